@@ -1,0 +1,192 @@
+"""Build: render every due document of a plan, write it atomically, record the outcome."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from docgen.files import atomic_write, inside
+from docgen.job import DocumentSpec, Job
+from docgen.manifest import Outcome, Report, write_manifest
+from docgen.plan import Item, Plan, make_plan
+
+OnOutcome = Callable[[Outcome], None]
+CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
+
+
+class Renderer(Protocol):
+    def render(self, context: dict[str, Any]) -> bytes: ...
+
+
+class Renderers:
+    """Each template prepared once per process, on first use."""
+
+    def __init__(self, job: Job) -> None:
+        self.locale = job.locale
+        self.specs = {d.name: d for d in job.documents}
+        self._ready: dict[str, Renderer] = {}
+
+    def get(self, name: str) -> Renderer:
+        if name not in self._ready:
+            spec = self.specs[name]
+            self._ready[name] = _prepare(spec, self.locale)
+        return self._ready[name]
+
+
+def _prepare(spec: DocumentSpec, locale: str) -> Renderer:
+    if spec.kind == "docx":
+        from docgen.render_docx import DocxRenderer
+
+        return DocxRenderer(spec.template, locale)
+    from docgen.render_pdf import PdfRenderer
+
+    return PdfRenderer(spec.template, locale)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A due document, as sent to a worker: plain data that pickles."""
+
+    index: int
+    document: str
+    context: dict[str, Any]
+    target: Path
+
+
+@dataclass(frozen=True)
+class Done:
+    index: int
+    sha256: str = ""
+    error: str = ""
+
+
+def render_task(renderers: Renderers, task: Task) -> Done:
+    """Render and write one document; any failure becomes that document's message."""
+    try:
+        data = renderers.get(task.document).render(task.context)
+        return Done(task.index, sha256=atomic_write(task.target, data))
+    except Exception as err:  # one bad row or template error must not stop the batch
+        return Done(task.index, error=describe(err))
+
+
+def describe(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+_WORKER: Renderers | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _WORKER
+    _WORKER = Renderers(job)
+
+
+def _run_chunk(tasks: list[Task]) -> list[Done]:
+    assert _WORKER is not None
+    return [render_task(_WORKER, t) for t in tasks]
+
+
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
+    """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
+    so memory stays flat however long the roster is."""
+    if jobs <= 1 or len(tasks) < 2 * CHUNK:
+        renderers = Renderers(job)
+        for task in tasks:
+            if stop():
+                return
+            yield render_task(renderers, task)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pending: set[Future[list[Done]]] = set()
+    chunks = _chunks(tasks, CHUNK)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(job,)) as pool:
+        try:
+            for chunk in chunks:
+                pending.add(pool.submit(_run_chunk, chunk))
+                if len(pending) >= jobs * 3:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield from future.result()
+                    if stop():
+                        return
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield from future.result()
+                if stop():
+                    return
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
+          fail_fast: bool = False, partial: bool = False,
+          on_outcome: OnOutcome | None = None) -> Report:
+    """Make every due document of ``job`` in ``out`` and write manifest.csv.
+
+    ``partial`` (``--only``) keeps the previous manifest's lines of the other documents.
+    """
+    plan = plan or make_plan(job)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[int, Outcome] = {}
+
+    def record(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        if on_outcome:
+            on_outcome(outcome)
+
+    tasks = []
+    for index, item in enumerate(plan.items):
+        if item.status != "due":
+            record(index, _outcome(item, item.status, message=item.message))
+            continue
+        tasks.append(Task(index, item.document.name, dict(item.context or {}),
+                          inside(out, item.path)))
+
+    def stop() -> bool:
+        return fail_fast and any(o.status == "failed" for o in outcomes.values())
+
+    for done in run_tasks(job, tasks, jobs, stop):
+        item = plan.items[done.index]
+        if done.error:
+            record(done.index, _outcome(item, "failed", message=f"{item.message} {done.error}"
+                                        .strip()))
+        else:
+            record(done.index, _outcome(item, "ok", path=item.path, sha256=done.sha256,
+                                        message=item.message))
+    ordered = [outcomes[i] for i in sorted(outcomes)]
+    write_manifest(out, ordered, keep_others=partial)
+    return Report(ordered)
+
+
+def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",
+             message: str = "") -> Outcome:
+    return Outcome(
+        document=item.document.name, status=status,  # type: ignore[arg-type]
+        row=item.row.number if item.row else None, key=item.key,
+        path=path, sha256=sha256, message=message,
+    )

@@ -1,0 +1,153 @@
+"""The command line: parse, call one core function, show progress and a summary, exit."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from docgen import __version__
+from docgen.errors import DocgenError, UnusableError
+
+DEFAULT_JOB = Path("input/job.toml")
+EXIT_UNUSABLE = 2
+
+
+class DocgenGroup(click.Group):
+    """Turns every DocgenError into a clear message and its exit code, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DocgenError as err:
+            _print_error(err)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"error: unexpected {type(err).__name__}: {err} "
+                       "(run with --debug to see the traceback)", err=True)
+            ctx.exit(EXIT_UNUSABLE)
+
+
+def _print_error(err: DocgenError) -> None:
+    problems = err.problems if isinstance(err, UnusableError) else [err]
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if isinstance(err, UnusableError) and err.exit_code == EXIT_UNUSABLE:
+        click.echo("nothing was written.", err=True)
+
+
+@click.group(cls=DocgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="docgen")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def cli(debug: bool) -> None:
+    """Make every worker's certificates, letters and annexes from a roster and templates."""
+
+
+def _load(job_path: Path, only: tuple[str, ...] = ()) -> Any:
+    from docgen.job import load_job
+
+    return load_job(job_path).select(only)
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
+    if quiet or not sys.stderr.isatty():
+        yield lambda outcome: None
+        return
+    with click.progressbar(length=total, label="rendering", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        yield lambda outcome: bar.update(1)
+
+
+@cli.command()
+@click.argument("job_file", metavar="[JOB]", default=DEFAULT_JOB,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder [default: output/<job id>/].")
+@click.option("--only", multiple=True, metavar="NAME", help="Build only this document (repeatable).")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed document.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: all cores].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool,
+          jobs: int | None, quiet: bool) -> None:
+    """Render every due document of JOB (default: input/job.toml).
+
+    \b
+    Examples:
+      docgen build
+      docgen build input/job.toml --out /tmp/attestati --only attestato_frequenza
+    """
+    from docgen.build import build as run_build
+    from docgen.build import default_jobs
+    from docgen.plan import make_plan
+
+    job = _load(job_file, only)
+    plan = make_plan(job)
+    folder = out or Path("output") / job.id
+    with _progress(len(plan.items), quiet) as advance:
+        report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
+                           fail_fast=fail_fast, partial=bool(only), on_outcome=advance)
+    for outcome in report.failed:
+        click.echo(f"failed: {outcome.message}" if outcome.row else
+                   f"failed: {outcome.document}: {outcome.message}", err=True)
+    if not quiet:
+        failed_rows = report.failed_rows
+        rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
+        click.echo(f"{report.count('ok')} ok, {report.count('skipped')} skipped, "
+                   f"{report.count('failed')} failed{rows} -> {folder}/")
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("job_file", metavar="[JOB]", default=DEFAULT_JOB,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but problems.")
+def check(job_file: Path, quiet: bool) -> None:
+    """Validate JOB, its roster and templates; report every problem; write nothing.
+
+    \b
+    Examples:
+      docgen check
+      docgen check input/job.toml
+    """
+    from docgen.plan import make_plan
+
+    plan = make_plan(_load(job_file))
+    problems = plan.row_problems
+    for item in problems:
+        click.echo(f"error: {item.message}", err=True)
+    if not quiet:
+        due = len(plan.due)
+        click.echo(f"{len(plan.roster.rows)} rows, {due} documents due, "
+                   f"{len(plan.items) - due - len(problems)} skipped, {len(problems)} with problems")
+    sys.exit(1 if problems else 0)
+
+
+@cli.command()
+@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def fields(template: Path) -> None:
+    """Print the fields TEMPLATE uses, one per line (.html or .docx).
+
+    Roster fields come first, then the course entries it reads (course.title ...).
+
+    \b
+    Examples:
+      docgen fields templates/attestato_frequenza.html
+    """
+    from docgen.plan import template_fields
+
+    for name in template_fields(template):
+        click.echo(name)
+
+
+def main() -> None:
+    cli(prog_name="docgen")

@@ -1,0 +1,96 @@
+"""One error hierarchy: every problem docgen reports names where it is and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DocgenError(Exception):
+    """A problem the user can fix; formats itself with its place and a hint.
+
+    ``exit_code`` follows the contract: 2 for an unusable job, roster or template
+    (nothing is written), 1 for a problem confined to some rows.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        key: str | None = None,
+        field: str | None = None,
+        document: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.row = row
+        self.key = key
+        self.field = field
+        self.document = document
+        self.hint = hint
+
+    @property
+    def place(self) -> str:
+        """Where the problem is, e.g. ``roster.xlsx row 14 (RSSMRA80A01H501U)``."""
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.key:
+            parts.append(f"({self.key})")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.place}: {self.message}" if self.place else self.message
+        if self.document:
+            text += f" [{self.document}]"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as plain data, for JSON reports."""
+        return {
+            "file": self.file,
+            "row": self.row,
+            "key": self.key,
+            "field": self.field,
+            "document": self.document,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class JobError(DocgenError):
+    """The job file is missing, malformed or inconsistent."""
+
+
+class RosterError(DocgenError):
+    """The roster cannot be read as a whole (file, sheet, header)."""
+
+
+class TemplateError(DocgenError):
+    """A template cannot be loaded or uses fields no column provides."""
+
+
+class RowError(DocgenError):
+    """One row's document cannot be made; the other rows go on."""
+
+    exit_code = 1
+
+
+class UnusableError(DocgenError):
+    """Several fatal problems found in one pass; reported together."""
+
+    def __init__(self, problems: Sequence[DocgenError]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)

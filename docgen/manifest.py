@@ -1,0 +1,103 @@
+"""Outcomes of a build, their counts, and manifest.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from docgen.files import atomic_write
+
+Status = Literal["ok", "skipped", "failed"]
+MANIFEST = "manifest.csv"
+COLUMNS = ("row", "key", "document", "status", "path", "sha256", "message")
+# A cell starting with these is a formula to Excel: prefix it so it stays text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one (row, document); ``row`` and ``key`` are None for batch documents."""
+
+    document: str
+    status: Status
+    row: int | None = None
+    key: str | None = None
+    path: str = ""
+    sha256: str = ""
+    message: str = ""
+
+    def as_record(self) -> dict[str, str]:
+        return {
+            "row": "" if self.row is None else str(self.row),
+            "key": self.key or "",
+            "document": self.document,
+            "status": self.status,
+            "path": self.path,
+            "sha256": self.sha256,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """Counts of a build and the exit code they mean."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def failed_rows(self) -> list[int]:
+        return sorted({o.row for o in self.failed if o.row is not None})
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def safe_cell(value: str) -> str:
+    """Neutralise CSV/formula injection: Excel must show the text, not run it."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def manifest_text(records: Iterable[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: safe_cell(record.get(k, "")) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def read_manifest(folder: Path) -> list[dict[str, str]]:
+    """The previous build's lines, or none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_manifest(folder: Path, outcomes: Iterable[Outcome], *, keep_others: bool) -> Path:
+    """Write manifest.csv atomically; with ``keep_others``, lines of documents not built
+    this time (``--only``) are kept from the previous manifest."""
+    outcomes = list(outcomes)
+    built = {o.document for o in outcomes}
+    kept = [r for r in read_manifest(folder) if r.get("document") not in built] if keep_others else []
+    records = kept + [o.as_record() for o in outcomes]
+    path = folder / MANIFEST
+    # UTF-8 with BOM so that Excel shows accented names right.
+    atomic_write(path, manifest_text(records).encode("utf-8-sig"))
+    return path
