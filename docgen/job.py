@@ -135,7 +135,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
 
     job_id, locale, roster, key = text("id"), text("locale", "it_IT"), text("roster"), text("key")
     sheet = text("sheet")
-    for name, value in (("id", job_id), ("roster", roster), ("key", key)):
+    for name in ("id", "roster", "key"):
         if name not in section:
             problems.append(JobError(f"[job] {name} is missing", file=path.name))
     if locale:

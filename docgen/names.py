@@ -34,9 +34,8 @@ def sanitize_segment(value: str) -> str:
     text = unicodedata.normalize("NFC", str(value))
     text = _CONTROL.sub("", text)
     text = _FORBIDDEN.sub("_", text)
-    text = text.strip().rstrip(". ")
-    if set(text) <= {"."}:
-        text = "_" * len(text) if text else ""
+    # Leading dots hide a file (and spell ..); trailing dots and spaces vanish on Windows.
+    text = text.strip().strip(". ")
     if text.split(".", 1)[0].strip().lower() in _RESERVED:
         text = f"_{text}"
     if len(text) > MAX_SEGMENT:

@@ -22,8 +22,8 @@ from docgen.roster import Roster, Row, read_roster
 from docgen.templating import (
     BUILTINS,
     attributes_used,
-    course_entries,
     build_date,
+    course_entries,
     expression_source,
     make_environment,
     names_used,

@@ -1,0 +1,43 @@
+# docgen: `make demo` builds the example job, `make test` runs the tests.
+# Both work on a fresh Debian machine: they install what is missing first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_STAMP := $(VENV)/.system-stamp
+
+.PHONY: demo test lint bench bench-quick system-deps clean
+
+demo: $(STAMP)
+	$(BIN)/docgen build input/job.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check docgen tests bench scripts
+
+lint: $(STAMP)
+	$(BIN)/ruff check docgen tests bench scripts
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick
+
+system-deps:
+	PYTHON=$(PYTHON) scripts/system-deps.sh
+
+$(SYSTEM_STAMP): scripts/system-deps.sh
+	PYTHON=$(PYTHON) scripts/system-deps.sh
+	@mkdir -p $(VENV) && touch $@
+
+$(BIN)/python: | $(SYSTEM_STAMP)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml $(SYSTEM_STAMP) | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) output/*/ .pytest_cache

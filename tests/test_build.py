@@ -1,0 +1,199 @@
+"""Building real documents into tmp_path and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from docgen.build import build
+from docgen.errors import UnusableError
+from docgen.job import load_job
+from docgen.plan import make_plan
+from tests.conftest import HEADER, WORKERS
+from tests.helpers import check_hashes, docx_text, manifest, pdf_text
+
+
+def run(job_file: Path, out: Path, **options: object) -> tuple[int, list[dict[str, str]]]:
+    report = build(load_job(job_file), out, **options)  # type: ignore[arg-type]
+    return report.exit_code, manifest(out)
+
+
+def test_build_writes_documents_and_manifest(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Due documents are written, skipped ones are recorded, hashes match the files."""
+    out = tmp_path / "out"
+    code, lines = run(make_job(), out, jobs=1)
+    assert code == 0
+    statuses = [(line["row"], line["document"], line["status"]) for line in lines]
+    assert statuses == [
+        ("2", "attestato", "ok"), ("2", "lettera", "ok"),
+        ("3", "attestato", "skipped"), ("3", "lettera", "skipped"),
+        ("4", "attestato", "ok"), ("4", "lettera", "skipped"),
+        ("", "elenco", "ok"),
+    ]
+    assert lines[2]["message"].startswith("not due: 'when' is false")
+    assert lines[-1]["key"] == ""
+    check_hashes(out)
+    text = pdf_text(out / "DNGNCL80A01I726X/attestato.pdf")
+    assert "Niccolò D'Angelo" in text and "1° gennaio 1980" in text and "110 ore su 120" in text
+    elenco = pdf_text(out / "elenco.pdf")
+    assert "Lucà" in elenco and "Mariù" in elenco and "Bianchi" in elenco
+
+
+def test_docx_split_tag_quotes_table_and_header(make_job: Callable[..., Path],
+                                                 tmp_path: Path) -> None:
+    """A tag split across Word runs, Word's curly quotes, a row loop and a header tag render."""
+    out = tmp_path / "out"
+    run(make_job(), out, jobs=1)
+    text = docx_text(out / "D'Angelo_Niccolò/lettera.docx")
+    assert "Gentile Niccolò D'Angelo, C.F. DNGNCL80A01I726X." in text
+    assert "Esito: idoneo." in text
+    assert "Accoglienza & ascolto" in text and "Gestione <reclami>" in text
+    assert "Progetto GOL-P5-2026" in text
+    assert "{{" not in text and "{%" not in text
+
+
+def test_values_print_literally(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """&, < and {{ }} in the roster come out as written, in PDF and DOCX."""
+    rows = [["Rossi & <Figli>", "{{ 7*7 }}", "RSSMRA80A01H501U", "01/01/1980", "Siena", 100,
+             "idoneo", "<script>alert(1)</script>"]]
+    out = tmp_path / "out"
+    code, lines = run(make_job(rows=rows), out, jobs=1)
+    assert code == 0, lines
+    pdf = pdf_text(out / "RSSMRA80A01H501U/attestato.pdf")
+    assert "{{ 7*7 }} Rossi & <Figli>" in pdf and "<script>alert(1)</script>" in pdf
+    assert "49" not in pdf
+    docx = docx_text(next(out.glob("*/lettera.docx")))
+    assert "Gentile {{ 7*7 }} Rossi & <Figli>" in docx
+
+
+def test_filename_values_cannot_leave_the_output_folder(make_job: Callable[..., Path],
+                                                        tmp_path: Path) -> None:
+    """A surname like ../../etc stays one folder name inside the output folder."""
+    rows = [["../../../etc", "pass/wd", "RSSMRA80A01H501U", "01/01/1980", "Siena", 100, "idoneo",
+             None]]
+    out = tmp_path / "out"
+    code, lines = run(make_job(rows=rows), out, jobs=1)
+    assert code == 0
+    written = [line["path"] for line in lines if line["document"] == "lettera"][0]
+    assert written == "_.._.._etc_pass_wd/lettera.docx"
+    assert (out / written).resolve().is_relative_to(out.resolve())
+    assert not (tmp_path / "etc").exists()
+
+
+def test_empty_required_field_fails_that_row_only(make_job: Callable[..., Path],
+                                                  tmp_path: Path) -> None:
+    """An empty birth date fails the row's documents, names the cell; the rest are written."""
+    rows = [list(r) for r in WORKERS]
+    rows[2][3] = None
+    out = tmp_path / "out"
+    code, lines = run(make_job(rows=rows), out, jobs=1)
+    assert code == 1
+    failed = [line for line in lines if line["status"] == "failed"]
+    assert [(f["row"], f["document"]) for f in failed] == [("4", "attestato")]
+    assert "'data_di_nascita' (cell roster.xlsx!D4)" in failed[0]["message"]
+    assert (out / "DNGNCL80A01I726X/attestato.pdf").exists()
+    assert "row 4 left out" not in lines[-1]["message"]
+
+
+def test_optional_empty_prints_nothing(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """An empty optional field is the empty string, never 'None'."""
+    out = tmp_path / "out"
+    run(make_job(), out, jobs=1)
+    assert "None" not in pdf_text(out / "DNGNCL80A01I726X/attestato.pdf")
+
+
+def test_duplicate_keys_fail_both_rows(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Rows sharing a key all fail, each naming the other."""
+    rows = [list(r) for r in WORKERS]
+    rows[2][2] = rows[0][2]
+    out = tmp_path / "out"
+    code, lines = run(make_job(rows=rows), out, jobs=1)
+    assert code == 1
+    messages = {line["row"]: line["message"] for line in lines if line["status"] == "failed"}
+    assert "also on row 4" in messages["2"] and "also on row 2" in messages["4"]
+    elenco = [line for line in lines if line["document"] == "elenco"][0]
+    assert elenco["status"] == "ok" and "left out: 2, 4" in elenco["message"]
+    assert "Bianchi" not in pdf_text(out / "elenco.pdf")
+
+
+def test_same_output_path_is_an_error_for_both(make_job: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    """Two rows writing one file both fail; nothing is overwritten."""
+    rows = [list(r) for r in WORKERS]
+    rows[2][0], rows[2][1], rows[2][6] = "D'ANGELO", "NICCOLÒ", "idoneo"
+    out = tmp_path / "out"
+    code, lines = run(make_job(rows=rows), out, jobs=1)
+    assert code == 1
+    failed = [line for line in lines if line["status"] == "failed"]
+    assert {(f["row"], f["document"]) for f in failed} == {("2", "lettera"), ("4", "lettera")}
+    assert "same file" in failed[0]["message"] and "row 4" in failed[0]["message"]
+
+
+def test_when_failing_on_a_row(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Text where the 'when' needs a number fails that row with the expression."""
+    rows = [list(r) for r in WORKERS]
+    rows[0][5] = "settanta"
+    code, lines = run(make_job(rows=rows), tmp_path / "out", jobs=1)
+    assert code == 1
+    line = lines[0]
+    assert line["status"] == "failed" and "ore_frequentate" in line["message"]
+    assert "'when'" in line["message"]
+
+
+def test_unknown_field_is_fatal_and_writes_nothing(make_job: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    """A template field no column gives: exit 2 with a suggestion, before any output."""
+    header = list(HEADER)
+    header[3] = "Nascita"
+    job = load_job(make_job(header=header))
+    with pytest.raises(UnusableError) as info:
+        make_plan(job)
+    assert info.value.exit_code == 2
+    text = str(info.value)
+    assert "attestato.html: the template uses the field 'data_di_nascita'" in text
+    assert "no column of roster.xlsx gives it" in text
+
+
+def test_missing_image_fails_the_document(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A missing image is a failed document, not a silently incomplete certificate."""
+    html = '<html><body><img src="img/logo.png"><p>{{ nome }}</p></body></html>'
+    code, lines = run(make_job(html=html), tmp_path / "out", jobs=1)
+    assert code == 1
+    assert "logo.png" in lines[0]["message"]
+
+
+def test_files_outside_the_template_folder_are_refused(make_job: Callable[..., Path],
+                                                       tmp_path: Path) -> None:
+    """file:///etc/passwd and http URLs are never read."""
+    html = ('<html><body><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
+            '<p>{{ nome }}</p></body></html>')
+    code, lines = run(make_job(html=html), tmp_path / "out", jobs=1)
+    assert code == 1
+    assert "refused" in lines[0]["message"]
+
+
+def test_only_keeps_other_documents_in_the_manifest(make_job: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    """Rebuilding one document keeps the manifest lines of the others."""
+    job_file = make_job()
+    out = tmp_path / "out"
+    run(job_file, out, jobs=1)
+    build(load_job(job_file).select(("elenco",)), out, jobs=1, partial=True)
+    lines = manifest(out)
+    assert len(lines) == 7
+    assert {line["document"] for line in lines} == {"attestato", "lettera", "elenco"}
+
+
+def test_parallel_build_matches_serial(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Two worker processes give the same manifest and the same text as one."""
+    rows = [[f"Cognome{i}", "Nome", f"RSSMRA80A01H5{i:02d}U", "01/01/1980", "Siena", 100,
+             "idoneo", None] for i in range(40)]
+    job = make_job(rows=rows)
+    _, serial = run(job, tmp_path / "one", jobs=1)
+    _, parallel = run(job, tmp_path / "two", jobs=2)
+    strip = [{k: v for k, v in line.items() if k != "sha256"} for line in serial]
+    assert strip == [{k: v for k, v in line.items() if k != "sha256"} for line in parallel]
+    check_hashes(tmp_path / "two")
+    assert "Cognome39" in pdf_text(tmp_path / "two/RSSMRA80A01H539U/attestato.pdf")
