@@ -22,6 +22,10 @@ CHUNK = 8  # documents per task sent to a worker process: amortises the round tr
 class Renderer(Protocol):
     def render(self, context: dict[str, Any]) -> bytes: ...
 
+    def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
+        """One result per context, in order; a failure is returned, not raised."""
+        ...
+
 
 class Renderers:
     """Each template prepared once per process, on first use."""
@@ -65,13 +69,25 @@ class Done:
     error: str = ""
 
 
-def render_task(renderers: Renderers, task: Task) -> Done:
-    """Render and write one document; any failure becomes that document's message."""
-    try:
-        data = renderers.get(task.document).render(task.context)
-        return Done(task.index, sha256=atomic_write(task.target, data))
-    except Exception as err:  # one bad row or template error must not stop the batch
-        return Done(task.index, error=describe(err))
+def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
+    """Render and write a chunk (one template's documents, so a renderer can batch them);
+    any failure becomes that document's message."""
+    done: list[Done] = []
+    for name in dict.fromkeys(t.document for t in tasks):
+        group = [t for t in tasks if t.document == name]
+        try:
+            results = renderers.get(name).render_many([t.context for t in group])
+        except Exception as err:  # the template itself failed: every document of it fails
+            results = [err] * len(group)
+        for task, result in zip(group, results, strict=True):
+            if isinstance(result, Exception):
+                done.append(Done(task.index, error=describe(result)))
+                continue
+            try:
+                done.append(Done(task.index, sha256=atomic_write(task.target, result)))
+            except OSError as err:
+                done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
+    return done
 
 
 def describe(err: BaseException) -> str:
@@ -89,7 +105,7 @@ def _init_worker(job: Job) -> None:
 
 def _run_chunk(tasks: list[Task]) -> list[Done]:
     assert _WORKER is not None
-    return [render_task(_WORKER, t) for t in tasks]
+    return render_chunk(_WORKER, tasks)
 
 
 def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
@@ -110,12 +126,15 @@ def default_jobs() -> int:
 def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
     """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
     so memory stays flat however long the roster is."""
+    # Chunks hold one template's documents, so a renderer can batch them.
+    order = {d.name: n for n, d in enumerate(job.documents)}
+    tasks = sorted(tasks, key=lambda t: (order[t.document], t.index))
     if jobs <= 1 or len(tasks) < 2 * CHUNK:
         renderers = Renderers(job)
-        for task in tasks:
+        for chunk in _chunks(tasks, CHUNK):
             if stop():
                 return
-            yield render_task(renderers, task)
+            yield from render_chunk(renderers, chunk)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -49,3 +49,13 @@ class DocxRenderer:
         out = io.BytesIO()
         template.save(out)
         return out.getvalue()
+
+    def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
+        """One result per context; a failure is returned in its place."""
+        results: list[bytes | Exception] = []
+        for context in contexts:
+            try:
+                results.append(self.render(context))
+            except Exception as err:  # one row's failure must not stop the others
+                results.append(err)
+        return results

@@ -1,0 +1,116 @@
+"""The command line end to end: exit codes, stderr messages, stdout data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from docgen.cli import cli
+from tests.conftest import HEADER, WORKERS
+from tests.helpers import manifest
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_build_summary_and_exit_0(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A clean build exits 0 and prints the counts and the folder on stdout."""
+    out = tmp_path / "out"
+    result = invoke("build", str(make_job()), "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == f"4 ok, 3 skipped, 0 failed -> {out}/"
+    assert result.stderr == ""
+
+
+def test_build_failing_row_exits_1(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A failing row exits 1, names row, key, field and document on stderr; others written."""
+    rows = [list(r) for r in WORKERS]
+    rows[0][3] = None
+    out = tmp_path / "out"
+    result = invoke("build", str(make_job(rows=rows)), "--out", str(out), "-j", "1")
+    assert result.exit_code == 1
+    assert ("failed: roster.xlsx row 2 (DNGNCL80A01I726X): empty field 'data_di_nascita' "
+            "(cell roster.xlsx!D2)") in result.stderr
+    assert "[attestato]" in result.stderr
+    assert "failed (rows 2)" in result.stdout
+    assert (out / "BNCGLI90E41H501Z/attestato.pdf").exists()
+    assert "Traceback" not in result.output
+
+
+def test_build_missing_column_exits_2_and_writes_nothing(make_job: Callable[..., Path],
+                                                         tmp_path: Path) -> None:
+    """A column the templates need is missing: exit 2, a suggestion, no output folder."""
+    header = [h if h != "Codice fiscale" else "Codice fiscal" for h in HEADER]
+    out = tmp_path / "out"
+    result = invoke("build", str(make_job(header=header)), "--out", str(out))
+    assert result.exit_code == 2
+    assert "the [job] key uses the field 'codice_fiscale'" in result.stderr
+    assert "did you mean 'codice_fiscal'" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert not out.exists()
+
+
+def test_missing_job_file_exits_2(tmp_path: Path) -> None:
+    """A job file that does not exist: one line, exit 2."""
+    result = invoke("build", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2
+    assert "job file not found" in result.stderr and "Traceback" not in result.output
+
+
+def test_check_reports_row_problems_and_writes_nothing(make_job: Callable[..., Path],
+                                                       tmp_path: Path) -> None:
+    """check lists every row problem, exits 1, and writes no file."""
+    rows = [list(r) for r in WORKERS]
+    rows[0][3] = None
+    rows[2][2] = rows[1][2]
+    job = make_job(rows=rows)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = invoke("check", str(job))
+    assert result.exit_code == 1
+    assert "row 2" in result.stderr and "row 3" in result.stderr and "row 4" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_check_clean_exits_0(make_job: Callable[..., Path]) -> None:
+    """A clean job checks with exit 0 and a one-line summary."""
+    result = invoke("check", str(make_job()))
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "3 rows, 4 documents due, 3 skipped, 0 with problems"
+
+
+def test_fields_html_and_docx(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """fields prints a template's fields one per line on stdout, DOCX included."""
+    make_job()
+    html = invoke("fields", str(tmp_path / "templates/attestato.html"))
+    assert html.stdout.splitlines() == ["codice_fiscale", "cognome", "data_di_nascita", "nome",
+                                        "note", "ore_frequentate", "course.hours", "course.title"]
+    docx = invoke("fields", str(tmp_path / "templates/lettera.docx"))
+    assert docx.stdout.splitlines() == ["codice_fiscale", "cognome", "esito_esame", "nome",
+                                        "course.code", "course.units"]
+    batch = invoke("fields", str(tmp_path / "templates/elenco.html"))
+    assert batch.stdout.splitlines() == ["cognome", "nome", "sede"]
+
+
+def test_only_builds_one_document(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """--only NAME builds just that document."""
+    out = tmp_path / "out"
+    result = invoke("build", str(make_job()), "--out", str(out), "--only", "elenco")
+    assert result.exit_code == 0
+    assert [line["document"] for line in manifest(out)] == ["elenco"]
+
+
+def test_quiet_prints_nothing(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """--quiet silences the summary."""
+    result = invoke("build", str(make_job()), "--out", str(tmp_path / "o"), "-q", "-j", "1")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    """Each command documents itself and appears in the README."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, command in cli.commands.items():
+        assert command.help and "Examples" in command.help, name
+        assert f"docgen {name}" in readme, name
