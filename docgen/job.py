@@ -22,7 +22,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope"}
-TOP_KEYS = {"job", "course", "document"}
+TOP_KEYS = {"job", "course", "document", "mail"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Job:
     columns: Mapping[str, str] = field(default_factory=dict)
     course: Mapping[str, Any] = field(default_factory=dict)
     documents: tuple[DocumentSpec, ...] = ()
+    mail: Mapping[str, Any] = field(default_factory=dict)  # the raw [mail] table; see mail.py
 
     @property
     def folder(self) -> Path:
@@ -164,13 +165,17 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         problems.append(JobError("[course] must be a table", file=path.name))
         course = {}
 
+    mail = data.get("mail", {})
+    if not isinstance(mail, dict):
+        problems.append(JobError("[mail] must be a table", file=path.name))
+        mail = {}
     documents = _build_documents(path, data.get("document"), problems)
     if problems:
         return None
     return Job(
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
-        course=course, documents=documents,
+        course=course, documents=documents, mail=mail,
     )
 
 
