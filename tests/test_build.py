@@ -76,7 +76,7 @@ def test_filename_values_cannot_leave_the_output_folder(make_job: Callable[..., 
     out = tmp_path / "out"
     code, lines = run(make_job(rows=rows), out, jobs=1)
     assert code == 0
-    written = [line["path"] for line in lines if line["document"] == "lettera"][0]
+    written = next(line["path"] for line in lines if line["document"] == "lettera")
     assert written == "_.._.._etc_pass_wd/lettera.docx"
     assert (out / written).resolve().is_relative_to(out.resolve())
     assert not (tmp_path / "etc").exists()
@@ -113,7 +113,7 @@ def test_duplicate_keys_fail_both_rows(make_job: Callable[..., Path], tmp_path: 
     assert code == 1
     messages = {line["row"]: line["message"] for line in lines if line["status"] == "failed"}
     assert "also on row 4" in messages["2"] and "also on row 2" in messages["4"]
-    elenco = [line for line in lines if line["document"] == "elenco"][0]
+    elenco = next(line for line in lines if line["document"] == "elenco")
     assert elenco["status"] == "ok" and "left out: 2, 4" in elenco["message"]
     assert "Bianchi" not in pdf_text(out / "elenco.pdf")
 
