@@ -18,6 +18,14 @@ _INT = re.compile(r"^-?(0|[1-9]\d*)$")
 _DECIMAL = re.compile(r"^-?(0|[1-9]\d*)[.,]\d+$")
 _GROUPED = re.compile(r"^-?[1-9]\d{0,2}(\.\d{3})+,\d+$")  # 1.234,5 as Italian Excel writes it
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+# Characters XML cannot hold (a DOCX would break): stripped from values, with a warning.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+# Sane limits: far above any real roster, low enough that a hostile file cannot exhaust memory.
+MAX_ROWS = 100_000
+MAX_COLUMNS = 500
+MAX_CELL = 32_767  # Excel's own limit for a cell's text
+MAX_CSV_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class Roster:
     headers: Mapping[str, str]
     columns: Mapping[str, str]  # field -> column letter, for cell references such as D17
     rows: tuple[Row, ...] = field(default=())
+    cleaned: tuple[tuple[int, str], ...] = ()  # (row, field) cells whose control characters went
 
     @property
     def name(self) -> str:
@@ -74,15 +83,16 @@ def read_roster(path: Path, *, sheet: str | None = None,
 def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
     import openpyxl
 
+    from docgen.archives import office_problem
+
+    if problem := office_problem(path, ".xlsx"):
+        raise RosterError(problem, file=path.name)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise RosterError(f"roster not found: {path}") from None
     except Exception as err:  # openpyxl raises many kinds for a file that is not a workbook
-        raise RosterError(
-            f"cannot open as an Excel workbook ({type(err).__name__})", file=path.name,
-            hint="save it again from Excel or LibreOffice as .xlsx",
-        ) from err
+        raise _unreadable(path, err) from err
     try:
         if sheet is None:
             worksheet = workbook.worksheets[0]
@@ -95,8 +105,23 @@ def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, tuple[An
         if hasattr(worksheet, "reset_dimensions"):
             worksheet.reset_dimensions()
         yield from enumerate(worksheet.iter_rows(values_only=True), start=1)
+    except RosterError:
+        raise
+    except Exception as err:  # the sheet's XML is parsed lazily, row by row
+        raise _unreadable(path, err) from err
     finally:
         workbook.close()
+
+
+def _unreadable(path: Path, err: BaseException) -> RosterError:
+    causes = [err]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) and len(causes) < 10:
+        causes.append(cause)
+    if any("Forbidden" in type(c).__name__ for c in causes):  # defusedxml refused the XML
+        return RosterError("the workbook's XML declares entities (an entity-expansion attack?): "
+                           "refused", file=path.name, hint="save it again from Excel or LibreOffice")
+    return RosterError(f"cannot read the workbook ({type(err).__name__})", file=path.name,
+                       hint="open it in Excel or LibreOffice and save it again as .xlsx")
 
 
 def _decode(data: bytes) -> str:
@@ -109,7 +134,14 @@ def _decode(data: bytes) -> str:
 
 def _csv_records(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
     try:
-        text = _decode(path.read_bytes())
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise RosterError(f"the CSV is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB",
+                              file=path.name, hint="split the roster")
+        data = path.read_bytes()
+        if b"\0" in data[:4096]:
+            raise RosterError("this is not a text CSV file", file=path.name,
+                              hint="export the sheet as CSV (UTF-8) from Excel or LibreOffice")
+        text = _decode(data)
     except OSError as err:
         raise RosterError(f"cannot read the roster: {err.strerror}", file=path.name) from err
     sample = text[:20000]
@@ -144,12 +176,32 @@ def _typed_roster(path: Path, records: Iterable[tuple[int, tuple[Any, ...]]],
     if header is None:
         raise RosterError("the sheet is empty", file=path.name,
                           hint="put the column titles on the first row and one worker per row")
+    if len(header) > MAX_COLUMNS:
+        header = header[:MAX_COLUMNS] if all(_is_empty(v) for v in header[MAX_COLUMNS:]) else header
+    if len(header) > MAX_COLUMNS:
+        raise RosterError(f"the sheet has more than {MAX_COLUMNS} columns", file=path.name,
+                          hint="keep only the columns the documents need")
     names, headers, letters = _field_names(path, header, mapping)
     raw_rows: list[tuple[int, list[Any]]] = []
+    cleaned: list[tuple[int, str]] = []
     for number, values in records:
         if all(_is_empty(v) for v in values):
             continue
-        cells = [_clean(v) for v in values[: len(names)]]
+        if len(raw_rows) >= MAX_ROWS:
+            raise RosterError(f"more than {MAX_ROWS} rows (limit reached at row {number})",
+                              file=path.name, hint="split the roster into several jobs")
+        cells = []
+        for index, value in enumerate(values[: len(names)]):
+            if isinstance(value, str):
+                if len(value) > MAX_CELL:
+                    raise RosterError(f"cell {column_letter(index)}{number} holds {len(value)} "
+                                      f"characters (limit {MAX_CELL})", file=path.name,
+                                      row=number)
+                if _ILLEGAL.search(value):
+                    value = _ILLEGAL.sub("", value)
+                    if names[index]:
+                        cleaned.append((number, names[index]))
+            cells.append(_clean(value))
         cells += [None] * (len(names) - len(cells))
         raw_rows.append((number, cells))
     date_columns = _date_columns(names, raw_rows)
@@ -165,7 +217,8 @@ def _typed_roster(path: Path, records: Iterable[tuple[int, tuple[Any, ...]]],
             fields[name] = value
         rows.append(Row(number=number, fields=fields))
     ordered = tuple(n for n in names if n is not None)
-    return Roster(path=path, fields=ordered, headers=headers, columns=letters, rows=tuple(rows))
+    return Roster(path=path, fields=ordered, headers=headers, columns=letters, rows=tuple(rows),
+                  cleaned=tuple(cleaned))
 
 
 def _field_names(path: Path, header: tuple[Any, ...], mapping: Mapping[str, str]

@@ -78,7 +78,7 @@ def test_not_a_workbook(tmp_path: Path) -> None:
     """A file that is not a workbook gives one clear line."""
     path = tmp_path / "r.xlsx"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
-    with pytest.raises(RosterError, match="cannot open as an Excel workbook"):
+    with pytest.raises(RosterError, match="this is a PNG image, not .xlsx"):
         read_roster(path)
 
 

@@ -1,0 +1,157 @@
+"""Zip bundles of a build's documents: per worker, per group (e.g. site), whole batch."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from docgen.errors import DocgenError
+from docgen.files import atomic_write
+from docgen.names import collision_key, sanitize_segment
+
+MODES = ("per-worker", "per-site-field", "batch")
+# The bundle for workers whose grouping cell is empty.
+NO_GROUP = "(empty)"
+# The earliest time a zip entry can carry (DOS date); also the default, for reproducible bytes.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Regular file, rw-r--r--, whatever the permissions on disk.
+_FILE_MODE = 0o100644 << 16
+_UNIX = 3
+
+
+class BundleError(DocgenError):
+    """Bundles cannot be made: an unknown mode, or a document outside or missing from the output."""
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    """One ok document: ``path`` relative to the output folder; ``key`` None for batch documents."""
+
+    key: str | None
+    label: str
+    path: str
+    group: str | None
+
+
+def make_bundles(out: Path, entries: Sequence[BundleEntry], *, modes: Sequence[str],
+                 folder: str = "bundles", batch_name: str = "batch") -> list[Path]:
+    """Write the zip bundles of ``modes`` into ``out/folder``; return their paths.
+
+    ``per-worker`` bundles go to ``folder/per-worker/<label>.zip``, ``per-site-field`` ones to
+    ``folder/per-site-field/<group>.zip`` and the ``batch`` one to ``folder/<batch_name>.zip``.
+    Zips left there by an earlier build for workers or groups no longer present are removed.
+    The same documents give byte-identical zips.
+    """
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise BundleError(f"unknown bundle mode {unknown[0]!r}", hint=f"use {', '.join(MODES)}")
+    base = out / sanitize_segment(folder)
+    documents = {entry.path: _arcname(entry.path) for entry in entries}
+    written: list[Path] = []
+    for mode in dict.fromkeys(modes):
+        if mode == "batch":
+            bundles = {sanitize_segment(batch_name): list(entries)} if entries else {}
+            target = base
+        else:
+            bundles = _per_worker(entries) if mode == "per-worker" else _per_group(entries)
+            target = base / mode
+        paths = [target / f"{name}.zip" for name in bundles]
+        for path, members in zip(paths, bundles.values(), strict=True):
+            _write_zip(out, path, sorted({documents[m.path] for m in members}))
+        if mode != "batch":
+            _prune(target, {p.name for p in paths})
+        written += paths
+    return written
+
+
+def _per_worker(entries: Iterable[BundleEntry]) -> dict[str, list[BundleEntry]]:
+    """Each worker's documents, under a unique sanitised name made from their label."""
+    workers: dict[str, list[BundleEntry]] = {}
+    for entry in entries:
+        if entry.key is not None:
+            workers.setdefault(entry.key, []).append(entry)
+    labelled = sorted((min(e.label for e in docs), key) for key, docs in workers.items())
+    return _unique([(label, workers[key]) for label, key in labelled])
+
+
+def _per_group(entries: Iterable[BundleEntry]) -> dict[str, list[BundleEntry]]:
+    """Workers' documents by the value of the grouping column; batch documents stay out."""
+    groups: dict[str, list[BundleEntry]] = {}
+    for entry in entries:
+        if entry.key is not None:
+            group = (entry.group or "").strip() or NO_GROUP
+            groups.setdefault(group, []).append(entry)
+    return _unique(sorted(groups.items()))
+
+
+def _unique(named: Iterable[tuple[str, list[BundleEntry]]]) -> dict[str, list[BundleEntry]]:
+    """Sanitise names; names a file system would confuse get ``-2``, ``-3``... in input order."""
+    result: dict[str, list[BundleEntry]] = {}
+    taken: set[str] = set()
+    for raw, members in named:
+        name = sanitize_segment(raw)
+        candidate, number = name, 1
+        while collision_key(candidate) in taken:
+            number += 1
+            candidate = f"{name}-{number}"
+        taken.add(collision_key(candidate))
+        result[candidate] = members
+    return result
+
+
+def _arcname(relative: str) -> str:
+    """A document's name inside a zip: its relative POSIX path, refusing absolute paths and ``..``."""
+    posix = PurePosixPath(relative.replace("\\", "/"))
+    parts = [p for p in posix.parts if p not in ("", ".")]
+    if posix.is_absolute() or not parts or ".." in parts or ":" in parts[0]:
+        raise BundleError(f"document path {relative!r} is not inside the output folder")
+    return "/".join(parts)
+
+
+def _write_zip(out: Path, path: Path, names: Sequence[str]) -> None:
+    """Write a zip of ``out``'s files ``names`` with fixed timestamps and permissions, atomically."""
+    date_time = _timestamp()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            source = out / name
+            try:
+                data = source.read_bytes()
+            except OSError as err:
+                raise BundleError(f"cannot read {name} for bundle {path.name}: {err.strerror}",
+                                  file=str(source)) from err
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = _UNIX
+            info.external_attr = _FILE_MODE
+            archive.writestr(info, data, compresslevel=6)
+    atomic_write(path, buffer.getvalue())
+
+
+def _timestamp() -> tuple[int, int, int, int, int, int]:
+    """``SOURCE_DATE_EPOCH`` as a zip date (clamped to what zip can hold), else 1980-01-01."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value.isdigit():
+        return _ZIP_EPOCH
+    moment = time.gmtime(int(value))
+    if moment.tm_year < 1980:
+        return _ZIP_EPOCH
+    if moment.tm_year > 2107:
+        return (2107, 12, 31, 23, 59, 58)
+    # DOS times have two-second resolution.
+    return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min,
+            moment.tm_sec - moment.tm_sec % 2)
+
+
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Remove zips an earlier build left in ``folder`` that this build did not write."""
+    if not folder.is_dir():
+        return
+    for stale in folder.glob("*.zip"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)

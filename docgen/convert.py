@@ -1,0 +1,348 @@
+"""DOCX -> PDF with a real LibreOffice: batched, private profile, timeouts, PDF/A."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from docgen.errors import DocgenError
+from docgen.files import atomic_write
+
+INSTALL_HINT = (
+    "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-writer-nogui; "
+    "macOS: brew install --cask libreoffice) or set DOCGEN_SOFFICE to the soffice program"
+)
+# LibreOffice's SelectPdfVersion: it writes conformance level B only, so the "u" and "a"
+# levels map to the B level of the same part (the "a" levels also get a tagged PDF).
+PDF_VARIANTS: dict[str, int] = {
+    "pdf/a-1b": 1, "pdf/a-1a": 1,
+    "pdf/a-2b": 2, "pdf/a-2u": 2, "pdf/a-2a": 2,
+    "pdf/a-3b": 3, "pdf/a-3u": 3, "pdf/a-3a": 3,
+}
+# Forcing the Word import filter makes a corrupt file fail instead of becoming a PDF of its bytes.
+_IMPORT_FILTERS = {".docx": "MS Word 2007 XML", ".docm": "MS Word 2007 XML VBA", ".doc": "MS Word 97"}
+# Files per LibreOffice process: bounds the work a hang throws away and how long a caller waits
+# between progress reports.
+BATCH_SIZE = 40
+_POLL_SECONDS = 0.1
+_FALLBACKS = (
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+)
+
+OnDone = Callable[[Path, "Path | Exception"], None]
+
+
+class LibreOfficeMissingError(DocgenError):
+    """No LibreOffice program to convert DOCX files to PDF."""
+
+
+class PdfVariantError(DocgenError):
+    """A ``pdf_variant`` LibreOffice cannot export."""
+
+
+class ConversionError(DocgenError):
+    """One document could not be converted; the other documents go on."""
+
+    exit_code = 1
+
+
+class ConversionTimeoutError(ConversionError):
+    """LibreOffice did not finish one document in time and was stopped."""
+
+
+def find_soffice() -> Path:
+    """The LibreOffice program: ``DOCGEN_SOFFICE``, else soffice/libreoffice on PATH."""
+    configured = os.environ.get("DOCGEN_SOFFICE")
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        found = shutil.which(configured)
+        if found:
+            return Path(found)
+        raise LibreOfficeMissingError(
+            f"DOCGEN_SOFFICE is {configured!r}, which is not an executable program", hint=INSTALL_HINT
+        )
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    for candidate in _FALLBACKS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise LibreOfficeMissingError(
+        "LibreOffice is needed to make PDFs from Word templates and was not found", hint=INSTALL_HINT
+    )
+
+
+def export_filter(pdf_variant: str | None) -> str:
+    """The ``--convert-to`` argument for a PDF variant (None: plain PDF)."""
+    if pdf_variant is None or pdf_variant.strip().lower() in ("", "none"):
+        return "pdf:writer_pdf_Export"
+    variant = pdf_variant.strip().lower()
+    if variant not in PDF_VARIANTS:
+        raise PdfVariantError(
+            f"pdf_variant {pdf_variant!r} is not one LibreOffice can export",
+            hint=f"use one of {', '.join(sorted(PDF_VARIANTS))} or none",
+        )
+    options: dict[str, dict[str, str]] = {
+        "SelectPdfVersion": {"type": "long", "value": str(PDF_VARIANTS[variant])}
+    }
+    if variant.endswith("a"):
+        options["UseTaggedPDF"] = {"type": "boolean", "value": "true"}
+    return "pdf:writer_pdf_Export:" + json.dumps(options, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One document to convert: where it is, its private copy, and where LibreOffice writes."""
+
+    source: Path
+    staged: Path
+    produced: Path
+
+    @property
+    def target(self) -> Path:
+        """The PDF next to the DOCX."""
+        return self.source.with_suffix(".pdf")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How a LibreOffice process ended."""
+
+    timed_out: bool
+    returncode: int
+    stderr: str
+
+
+class _Converter:
+    """One call's LibreOffice program, profile, filter and time limits."""
+
+    def __init__(self, soffice: Path, work: Path, convert_to: str, timeout: float,
+                 startup_timeout: float) -> None:
+        self.soffice = soffice
+        self.profile = work / "profile"
+        self.outdir = work / "out"
+        self.convert_to = convert_to
+        self.timeout = timeout
+        self.startup_timeout = startup_timeout
+
+    def command(self, batch: Sequence[_Job]) -> list[str]:
+        """The LibreOffice command line converting ``batch`` (all of one import filter)."""
+        command = [
+            str(self.soffice),
+            f"-env:UserInstallation={self.profile.as_uri()}",
+            "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+        ]
+        import_filter = _IMPORT_FILTERS.get(batch[0].source.suffix.lower())
+        if import_filter:
+            command.append(f"--infilter={import_filter}")
+        command += ["--convert-to", self.convert_to, "--outdir", str(self.outdir)]
+        return command + [str(job.staged) for job in batch]
+
+    def run(self, batch: Sequence[_Job]) -> _Run:
+        """Run one LibreOffice process over ``batch``; kill its whole process group when it stalls.
+
+        The process may take ``startup_timeout + timeout`` seconds for its first PDF and
+        ``timeout`` seconds for each next one, so a hang is caught after one document's allowance.
+        """
+        log = self.outdir.parent / "stderr.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                self.command(batch),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                # A group of its own: soffice starts soffice.bin, and a timeout must stop both.
+                start_new_session=True,
+                env=_environment(),
+            )
+        try:
+            timed_out = self._wait(process, batch)
+        except BaseException:
+            _kill_group(process)
+            process.wait()
+            raise
+        if timed_out:
+            # The killed process leaves its lock behind; the next process reuses the profile.
+            (self.profile / ".lock").unlink(missing_ok=True)
+        text = log.read_text("utf-8", "replace")
+        return _Run(timed_out=timed_out, returncode=process.returncode, stderr=text)
+
+    def _wait(self, process: subprocess.Popen[bytes], batch: Sequence[_Job]) -> bool:
+        """Wait for ``process`` while it makes progress; kill it and return True when it stalls."""
+        deadline = time.monotonic() + self.startup_timeout + self.timeout
+        produced = 0
+        while True:
+            try:
+                process.wait(timeout=_POLL_SECONDS)
+                return False
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            count = sum(1 for job in batch if job.produced.exists())
+            if count > produced:
+                produced, deadline = count, now + self.timeout
+            elif now >= deadline:
+                _kill_group(process)
+                process.wait()
+                return True
+
+    def convert(self, batch: Sequence[_Job], report: Callable[[_Job, Path | Exception], None]) -> None:
+        """Convert ``batch``; after a hang or crash, retry the unfinished ones in smaller batches."""
+        outcome = self.run(batch)
+        unfinished = []
+        for job in batch:
+            if _complete_pdf(job.produced):
+                report(job, _install(job))
+            else:
+                unfinished.append(job)
+        if not unfinished:
+            return
+        if outcome.timed_out or outcome.returncode != 0:
+            if len(batch) == 1:
+                report(batch[0], self.failure(batch[0], outcome))
+                return
+            # LibreOffice converts in argument order: the first unfinished file is the suspect.
+            self.convert(unfinished[:1], report)
+            if unfinished[1:]:
+                self.convert(unfinished[1:], report)
+            return
+        for job in unfinished:
+            report(job, ConversionError(
+                "LibreOffice could not read this file (corrupt, or not a Word document)",
+                file=str(job.source),
+            ))
+
+    def failure(self, job: _Job, outcome: _Run) -> ConversionError:
+        """The error for a single-file process that hung or crashed."""
+        if outcome.timed_out:
+            limit = self.startup_timeout + self.timeout
+            return ConversionTimeoutError(
+                f"LibreOffice did not finish converting to PDF within {limit:g} seconds and was stopped",
+                file=str(job.source),
+            )
+        detail = outcome.stderr.strip().splitlines()[-1:] or ["no message"]
+        return ConversionError(
+            f"LibreOffice stopped with exit code {outcome.returncode} ({detail[0]})",
+            file=str(job.source),
+        )
+
+
+def convert_to_pdf(
+    docx_files: Sequence[Path],
+    *,
+    pdf_variant: str | None = "pdf/a-3u",
+    timeout: float = 60.0,
+    startup_timeout: float = 60.0,
+    on_done: OnDone | None = None,
+    batch_size: int = BATCH_SIZE,
+    soffice: Path | None = None,
+    workdir: Path | None = None,
+) -> dict[Path, Path | Exception]:
+    """Convert each DOCX to a PDF next to it (same stem); map each DOCX to its PDF or its error.
+
+    One LibreOffice process converts up to ``batch_size`` files, with a private profile folder
+    removed afterwards. A process that makes no progress for ``timeout`` seconds per document
+    (plus ``startup_timeout`` for its first) is killed; the files it left are retried, the stuck
+    one alone, so only that one fails. Errors in the result are ``ConversionError``.
+    """
+    convert_to = export_filter(pdf_variant)
+    program = soffice or find_soffice()
+    sources = list(dict.fromkeys(Path(p) for p in docx_files))
+    results: dict[Path, Path | Exception] = {}
+
+    def report(job: _Job, result: Path | Exception) -> None:
+        results[job.source] = result
+        if on_done is not None:
+            on_done(job.source, result)
+
+    work = Path(tempfile.mkdtemp(prefix="docgen-convert-", dir=workdir)).resolve()
+    try:
+        converter = _Converter(program, work, convert_to, timeout, startup_timeout)
+        jobs = _stage(sources, work, report)
+        for batch in _batches(jobs, max(1, batch_size)):
+            converter.convert(batch, report)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {source: results[source] for source in sources}
+
+
+def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Job, Path | Exception], None]
+           ) -> list[_Job]:
+    """Copy each DOCX under a unique numbered name, so equal names in other folders never collide."""
+    (work / "in").mkdir()
+    (work / "out").mkdir()
+    jobs = []
+    for number, source in enumerate(sources):
+        staged = work / "in" / f"{number:06d}{source.suffix.lower()}"
+        job = _Job(source=source, staged=staged, produced=work / "out" / f"{number:06d}.pdf")
+        try:
+            shutil.copyfile(source, staged)
+        except OSError as err:
+            report(job, ConversionError(f"cannot read the file to convert: {err.strerror}",
+                                        file=str(source)))
+            continue
+        jobs.append(job)
+    return jobs
+
+
+def _batches(jobs: Sequence[_Job], size: int) -> list[list[_Job]]:
+    """Jobs grouped by import filter, in chunks of at most ``size``."""
+    groups: dict[str | None, list[_Job]] = {}
+    for job in jobs:
+        groups.setdefault(_IMPORT_FILTERS.get(job.source.suffix.lower()), []).append(job)
+    return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+
+def _complete_pdf(path: Path) -> bool:
+    """A PDF LibreOffice finished writing (a killed process can leave a truncated one)."""
+    try:
+        with path.open("rb") as handle:
+            if handle.read(5) != b"%PDF-":
+                return False
+            handle.seek(max(0, path.stat().st_size - 1024))
+            return b"%%EOF" in handle.read()
+    except OSError:
+        return False
+
+
+def _install(job: _Job) -> Path | Exception:
+    """Move the produced PDF next to its DOCX atomically."""
+    try:
+        atomic_write(job.target, job.produced.read_bytes())
+    except OSError as err:
+        return ConversionError(f"cannot write {job.target.name}: {err.strerror}", file=str(job.source))
+    finally:
+        job.produced.unlink(missing_ok=True)
+    return job.target
+
+
+def _environment() -> dict[str, str]:
+    """The environment for LibreOffice: the caller's, without a Python venv leaking in."""
+    env = dict(os.environ)
+    # LibreOffice's bundled Python (for macros) must not pick up docgen's virtualenv.
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    return env
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` and everything it started."""
+    if sys.platform == "win32":  # pragma: no cover - no process groups there
+        process.kill()
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,114 @@
+"""The mail log: one CSV line per message sent or drafted, appended and synced before going on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from docgen.errors import DocgenError
+from docgen.manifest import safe_cell
+
+MAIL_FOLDER = "mail"
+LOG = "log.csv"
+# ``status`` comes last: a line cut short by a killed run has no valid status and is ignored.
+COLUMNS = ("time", "key", "message_id", "recipients", "files", "sha256", "status")
+STATUSES = ("sent", "draft")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One message: ``key`` is empty for a message to an office."""
+
+    time: str
+    key: str
+    message_id: str
+    recipients: tuple[str, ...]
+    files: tuple[str, ...]
+    sha256: tuple[str, ...]
+    status: str
+
+    def as_record(self) -> dict[str, str]:
+        return {"time": self.time, "key": self.key, "message_id": self.message_id,
+                "recipients": "; ".join(self.recipients), "files": "; ".join(self.files),
+                "sha256": " ".join(self.sha256), "status": self.status}
+
+
+def log_path(folder: Path) -> Path:
+    return folder / MAIL_FOLDER / LOG
+
+
+def _unsafe(value: str) -> str:
+    """Undo ``safe_cell``: the quote it adds before a formula character."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
+def _split(value: str, separator: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(separator) if part.strip())
+
+
+def read_log(folder: Path) -> list[LogEntry]:
+    """Every complete line of the log; none if there is no log yet."""
+    path = log_path(folder)
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.DictReader(handle))
+    entries = []
+    for record in records:
+        if record.get("status") not in STATUSES or None in record.values():
+            continue
+        values = {k: _unsafe(record[k] or "") for k in COLUMNS}
+        entries.append(LogEntry(
+            time=values["time"], key=values["key"], message_id=values["message_id"],
+            recipients=_split(values["recipients"], ";"), files=_split(values["files"], ";"),
+            sha256=_split(values["sha256"], " "), status=values["status"]))
+    return entries
+
+
+def append_log(folder: Path, entry: LogEntry) -> None:
+    """Add one line and fsync it, so that a run killed after this message never sends it again."""
+    path = log_path(folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    with path.open("a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            buffer.write("\ufeff")  # so that Excel shows accented names right
+            writer.writeheader()
+        else:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # a line cut short by a killed run: start afresh
+                buffer.write("\r\n")
+        writer.writerow({k: safe_cell(v) for k, v in entry.as_record().items()})
+        handle.write(buffer.getvalue().encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def mail_lock(folder: Path) -> Iterator[None]:
+    """One ``docgen mail`` at a time per output folder: two at once could send twice."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks in the standard library
+        yield
+        return
+    lock = folder / MAIL_FOLDER / ".lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DocgenError(f"another docgen mail is running on {folder}",
+                              hint="wait for it to finish, then run again") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
