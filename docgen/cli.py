@@ -122,7 +122,7 @@ def check(job_file: Path, quiet: bool) -> None:
     from docgen.plan import make_plan
 
     plan = make_plan(_load(job_file))
-    problems = plan.row_problems
+    problems = plan.failed
     for item in problems:
         click.echo(f"error: {item.message}", err=True)
     if not quiet:
@@ -143,10 +143,65 @@ def fields(template: Path) -> None:
     Examples:
       docgen fields templates/attestato_frequenza.html
     """
-    from docgen.plan import template_fields
+    from docgen.templates import template_fields
 
     for name in template_fields(template):
         click.echo(name)
+
+
+@cli.command()
+@click.argument("job_file", metavar="[JOB]", default=DEFAULT_JOB,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder of the build [default: output/<job id>/].")
+@click.option("--drafts", "mode", flag_value="drafts",
+              help="Write one .eml per message into <out>/mail/ [default without [mail.smtp]].")
+@click.option("--send", "mode", flag_value="send",
+              help="Send through the [mail.smtp] server [default when it is set].")
+@click.option("--to-office", "office", metavar="ADDRESS",
+              help="Instead: one message to ADDRESS with the whole batch in a zip.")
+@click.option("--resend", is_flag=True, help="Send again what the mail log shows as sent.")
+@click.option("--dry-run", is_flag=True, help="List who would get what; send and write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None, resend: bool,
+         dry_run: bool, quiet: bool) -> None:
+    """E-mail each worker their documents of the last build, or write .eml drafts.
+
+    The SMTP login comes only from DOCGEN_SMTP_USER and DOCGEN_SMTP_PASSWORD. A re-run
+    sends only to workers whose documents changed or who were not reached.
+
+    \b
+    Examples:
+      docgen mail --dry-run
+      docgen mail --drafts
+      DOCGEN_SMTP_USER=segreteria DOCGEN_SMTP_PASSWORD=... docgen mail --send
+      docgen mail --to-office ufficio.firenze@example.org
+    """
+    from collections import Counter
+
+    from docgen.mail import deliver_mail
+
+    job = _load(job_file)
+    folder = out or Path("output") / job.id
+    live = not quiet and not dry_run and sys.stderr.isatty()
+    report = deliver_mail(job, folder, mode=mode, office=office, resend=resend,  # type: ignore[arg-type]
+                          dry_run=dry_run, on_delivery=lambda d: live and click.echo(
+                              f"{d.status}: {d.who} {', '.join(d.recipients)}", err=True))
+    for delivery in report.failed:
+        click.echo(f"failed: {delivery.who}: {delivery.message}", err=True)
+    if dry_run:
+        for d in report.deliveries:
+            click.echo("\t".join([d.status, d.who, ", ".join(d.recipients), ", ".join(d.files),
+                                  d.subject or d.message]))
+    if not quiet:
+        labels = {"sent": "sent", "draft": "drafts", "planned": "to send", "skipped": "skipped"}
+        parts = [f"{report.count(s)} {label}" for s, label in labels.items() if report.count(s)]
+        why = Counter(d.message.split(";")[0] for d in report.deliveries
+                      if d.status in ("sent", "draft", "planned"))
+        reasons = f" ({', '.join(f'{n} {r}' for r, n in why.items())})" if why else ""
+        click.echo(f"{', '.join(parts) or 'nothing to do'}{reasons}, {len(report.failed)} failed "
+                   f"-> {folder / 'mail'}/")
+    sys.exit(report.exit_code)
 
 
 def main() -> None:

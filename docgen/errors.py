@@ -13,6 +13,7 @@ class DocgenError(Exception):
     """
 
     exit_code = 2
+    severity = "error"
 
     def __init__(
         self,
@@ -24,6 +25,7 @@ class DocgenError(Exception):
         field: str | None = None,
         document: str | None = None,
         hint: str | None = None,
+        cell: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,6 +35,7 @@ class DocgenError(Exception):
         self.field = field
         self.document = document
         self.hint = hint
+        self.cell = cell  # e.g. roster.xlsx!D17, or a template place
 
     @property
     def place(self) -> str:
@@ -62,6 +65,8 @@ class DocgenError(Exception):
             "key": self.key,
             "field": self.field,
             "document": self.document,
+            "cell": self.cell,
+            "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
         }
@@ -83,6 +88,13 @@ class RowError(DocgenError):
     """One row's document cannot be made; the other rows go on."""
 
     exit_code = 1
+
+
+class DocgenWarning(DocgenError):
+    """Worth the clerk's attention, but nothing fails because of it."""
+
+    exit_code = 0
+    severity = "warning"
 
 
 class UnusableError(DocgenError):

@@ -20,7 +20,7 @@ ROSTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
-JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns"}
+JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope"}
 TOP_KEYS = {"job", "course", "document", "mail"}
 
@@ -65,6 +65,7 @@ class Job:
     course: Mapping[str, Any] = field(default_factory=dict)
     documents: tuple[DocumentSpec, ...] = ()
     mail: Mapping[str, Any] = field(default_factory=dict)  # the raw [mail] table; see mail.py
+    checks: Mapping[str, Any] = field(default_factory=dict)  # [job.checks]; see checks.py
 
     @property
     def folder(self) -> Path:
@@ -165,6 +166,14 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         problems.append(JobError("[course] must be a table", file=path.name))
         course = {}
 
+    checks = section.get("checks", {})
+    if isinstance(checks, dict):
+        from docgen.checks import CHECK_KEYS
+
+        _check_keys(path, checks, CHECK_KEYS, "[job.checks]", problems)
+    else:
+        problems.append(JobError("[job.checks] must be a table", file=path.name))
+        checks = {}
     mail = data.get("mail", {})
     if not isinstance(mail, dict):
         problems.append(JobError("[mail] must be a table", file=path.name))
@@ -175,7 +184,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     return Job(
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
-        course=course, documents=documents, mail=mail,
+        course=course, documents=documents, mail=mail, checks=checks,
     )
 
 

@@ -6,29 +6,20 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from jinja2 import TemplateSyntaxError
-
-from docgen.errors import DocgenError, RosterError, RowError, TemplateError, UnusableError
-from docgen.job import TEMPLATE_KINDS, DocumentSpec, Job
+from docgen.checks import check_columns, check_roster
+from docgen.errors import DocgenError, DocgenWarning, RosterError, RowError, TemplateError, UnusableError
+from docgen.fingerprint import batch_inputs, folder_digest, row_inputs
+from docgen.job import DocumentSpec, Job
 from docgen.names import collision_key, safe_relative_path, sanitize_value
 from docgen.roster import Roster, Row, read_roster
-from docgen.templating import (
-    BUILTINS,
-    attributes_used,
-    build_date,
-    course_entries,
-    expression_source,
-    make_environment,
-    names_used,
-    row_context,
-)
+from docgen.template_checks import template_problems
+from docgen.templates import DocumentFields, document_fields
+from docgen.templating import BUILTINS, build_date, make_environment, row_context
 
 ItemStatus = Literal["due", "skipped", "failed"]
 
@@ -41,23 +32,11 @@ class Item:
     status: ItemStatus
     row: Row | None = None
     key: str | None = None
+    label: str = ""  # how a clerk names the worker: ROSSI Mario
     path: str = ""
     message: str = ""
+    inputs: str = ""  # digest of what the document is made from, for incremental builds
     context: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class DocumentFields:
-    """Which names a document reads, and from where."""
-
-    template: frozenset[str]
-    filename: frozenset[str]
-    when: frozenset[str]
-    batch_attributes: frozenset[str] = frozenset()
-
-    @property
-    def per_row(self) -> frozenset[str]:
-        return self.template | self.filename
 
 
 @dataclass(frozen=True)
@@ -65,91 +44,49 @@ class Plan:
     job: Job
     roster: Roster
     items: tuple[Item, ...]
+    problems: tuple[DocgenError, ...] = ()  # row-level errors and warnings, each once
 
     @property
     def due(self) -> list[Item]:
         return [i for i in self.items if i.status == "due"]
 
     @property
-    def row_problems(self) -> list[Item]:
+    def failed(self) -> list[Item]:
         return [i for i in self.items if i.status == "failed"]
+
+    @property
+    def errors(self) -> list[DocgenError]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[DocgenError]:
+        return [p for p in self.problems if p.severity == "warning"]
 
 
 def make_plan(job: Job) -> Plan:
     """Everything short of rendering; raises UnusableError listing every fatal problem."""
     problems: list[DocgenError] = []
+    warnings: list[DocgenError] = []
     roster: Roster | None = None
     try:
         roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
     except RosterError as err:
         problems.append(err)
-    env = make_environment(job.locale)
     fields: dict[str, DocumentFields] = {}
     for spec in job.documents:
         try:
             fields[spec.name] = document_fields(spec, job)
+            found = template_problems(spec)
         except DocgenError as err:
             problems.append(err)
+            continue
+        problems += [p for p in found if p.severity == "error"]
+        warnings += [p for p in found if p.severity == "warning"]
     if roster is not None:
         problems += _unknown_fields(job, roster, fields)
     if problems or roster is None:
         raise UnusableError(problems)
-    return Plan(job=job, roster=roster, items=tuple(_items(job, roster, fields, env)))
-
-
-def template_source(spec: DocumentSpec) -> str:
-    """The Jinja source of a template, as docgen will render it."""
-    if spec.kind == "docx":
-        from docgen.render_docx import docx_source
-
-        return docx_source(spec.template)
-    try:
-        return spec.template.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TemplateError(f"cannot read the template: {err}", file=spec.template.name,
-                            document=spec.name) from err
-
-
-def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
-    """Parse the template, the filename pattern and ``when``; a syntax error is fatal."""
-    env = make_environment(job.locale)
-    source = template_source(spec)
-    try:
-        template_names = names_used(env, source)
-        attributes = attributes_used(env, source) if spec.scope == "batch" else set()
-    except TemplateSyntaxError as err:
-        raise TemplateError(
-            f"template syntax error: {err.message}{_syntax_place(spec, source, err.lineno)}",
-            file=spec.template.name, document=spec.name,
-            hint="fix the tag; every {{ needs }} and every {% if %} its {% endif %}",
-        ) from err
-    job_file = job.path.name
-    try:
-        filename_names = names_used(env, spec.filename_pattern) - {"__key__"}
-    except TemplateSyntaxError as err:
-        raise TemplateError(f"filename pattern: {err.message}", file=job_file,
-                            document=spec.name) from err
-    when_names: set[str] = set()
-    if spec.when:
-        try:
-            when_names = names_used(env, expression_source(spec.when))
-        except TemplateSyntaxError as err:
-            raise TemplateError(f"'when' is not a valid expression: {err.message}",
-                                file=job_file, document=spec.name,
-                                hint="write it as in the README, e.g. esito_esame == 'idoneo'"
-                                ) from err
-    return DocumentFields(frozenset(template_names), frozenset(filename_names),
-                          frozenset(when_names), frozenset(attributes))
-
-
-def _syntax_place(spec: DocumentSpec, source: str, lineno: int | None) -> str:
-    if not lineno:
-        return ""
-    if spec.kind == "pdf":
-        return f" (line {lineno})"
-    lines = re.sub(r"<w:p([ >])", r"\n<w:p\1", source).splitlines()
-    text = re.sub(r"<[^>]+>", "", lines[lineno - 1]) if lineno <= len(lines) else ""
-    return f" in the paragraph “{text.strip()[:80]}”" if text.strip() else ""
+    return _Planner(job, roster, fields).plan(warnings)
 
 
 def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
@@ -184,157 +121,201 @@ def _missing(name: str, roster: Roster, file: str, document: str | None, where: 
     )
 
 
-def _key_problems(job: Job, roster: Roster) -> dict[int, str]:
-    """Rows whose key is empty or shared, with the message for each."""
-    by_key: dict[str, list[int]] = defaultdict(list)
-    messages: dict[int, str] = {}
-    for row in roster.rows:
-        value = row.value(job.key)
-        if value is None:
-            messages[row.number] = (f"the key field '{job.key}' is empty "
-                                    f"(cell {roster.cell(job.key, row.number)})")
-        else:
-            by_key[str(value)].append(row.number)
-    for key, numbers in by_key.items():
-        if len(numbers) > 1:
-            for number in numbers:
+class _Planner:
+    """Decides each item; collects every row-level problem once."""
+
+    def __init__(self, job: Job, roster: Roster, fields: Mapping[str, DocumentFields]) -> None:
+        self.job, self.roster, self.fields = job, roster, fields
+        self.today = build_date()
+        self.job_info = {"id": job.id, "locale": job.locale}
+        self.filename_env = make_environment(job.locale, finalize=sanitize_value)
+        self.problems: dict[str, DocgenError] = {}
+        self.row_errors: dict[int, list[RowError]] = defaultdict(list)
+        self.template_digests = {s.name: folder_digest(s.template) for s in job.documents}
+        env = make_environment(job.locale)
+        self.whens = {s.name: env.compile_expression(s.when) for s in job.documents if s.when}
+
+    def plan(self, warnings: list[DocgenError]) -> Plan:
+        for warning in warnings:
+            self._note(warning)
+        self._check_keys()
+        self._check_data()
+        items = [item for row in self.roster.rows for item in self._row_items(row)]
+        failed_rows = {i.row.number for i in items if i.status == "failed" and i.row}
+        items += [self._batch_item(spec, failed_rows)
+                  for spec in self.job.documents if spec.scope == "batch"]
+        items = self._fail_collisions(items)
+        return Plan(self.job, self.roster, tuple(items), tuple(self.problems.values()))
+
+    def _note(self, problem: DocgenError) -> None:
+        self.problems.setdefault(f"{problem.severity}|{problem}", problem)
+
+    def _row_error(self, row: int, message: str, *, field: str | None = None,
+                   key: str | None = None, hint: str | None = None) -> RowError:
+        cell = self.roster.cell(field, row) if field in self.roster.columns else None
+        error = RowError(message, file=self.roster.name, row=row, key=key, field=field,
+                         cell=cell, hint=hint)
+        self._note(error)
+        return error
+
+    def _key_of(self, row: Row) -> str | None:
+        value = row.value(self.job.key)
+        return None if value is None else str(value)
+
+    def _check_keys(self) -> None:
+        """Rows whose key is empty or shared fail all their documents."""
+        by_key: dict[str, list[int]] = defaultdict(list)
+        key = self.job.key
+        for row in self.roster.rows:
+            if (value := self._key_of(row)) is None:
+                self.row_errors[row.number].append(self._row_error(
+                    row.number, f"the key field '{key}' is empty", field=key,
+                    hint="fill it in: it identifies the worker"))
+            else:
+                by_key[value].append(row.number)
+        for value, numbers in by_key.items():
+            for number in numbers if len(numbers) > 1 else ():
                 others = ", ".join(str(n) for n in numbers if n != number)
-                messages[number] = f"the key '{key}' is also on row {others}; each key must be unique"
-    return messages
+                self.row_errors[number].append(self._row_error(
+                    number, f"the key '{value}' is also on row {others}", field=key, key=value,
+                    hint="each key must be unique: correct or remove the duplicate"))
 
+    def _check_data(self) -> None:
+        columns = check_columns(self.job.checks, self.roster.fields)
+        keys = {r.number: self._key_of(r) for r in self.roster.rows}
+        for issue in check_roster(self.roster, columns, self.job.course, self.today):
+            if issue.severity == "warning":
+                cell = self.roster.cell(issue.field, issue.row)
+                self._note(DocgenWarning(issue.message, file=self.roster.name, row=issue.row,
+                                         key=keys.get(issue.row), field=issue.field, cell=cell,
+                                         hint=issue.fix))
+            else:
+                self.row_errors[issue.row].append(self._row_error(
+                    issue.row, issue.message, field=issue.field, key=keys.get(issue.row),
+                    hint=issue.fix))
 
-def _empty(roster: Roster, row: Row, names: frozenset[str], optional: frozenset[str]) -> str | None:
-    empty = [n for n in sorted(names) if n in roster.fields and n not in optional
-             and row.value(n) is None]
-    if not empty:
-        return None
-    cells = ", ".join(f"'{n}' (cell {roster.cell(n, row.number)})" for n in empty)
-    return f"empty field {cells}: fill it in, or list it in [job] optional"
+    def _blocking(self, row: Row, names: frozenset[str]) -> list[RowError]:
+        """The row's errors that touch a document reading ``names`` (the key touches all)."""
+        return [e for e in self.row_errors.get(row.number, ())
+                if e.field == self.job.key or e.field in names]
 
+    def _empty(self, row: Row, names: frozenset[str], key: str | None) -> list[RowError]:
+        return [self._row_error(row.number, f"the field '{n}' is empty", field=n, key=key,
+                                hint="fill it in, or list it in [job] optional")
+                for n in sorted(names) if n in self.roster.columns
+                and n not in self.job.optional and row.value(n) is None]
 
-def _items(job: Job, roster: Roster, fields: Mapping[str, DocumentFields], env: Any) -> list[Item]:
-    today = build_date()
-    job_info = {"id": job.id, "locale": job.locale}
-    key_problems = _key_problems(job, roster)
-    filename_env = make_environment(job.locale, finalize=sanitize_value)
-    items: list[Item] = []
+    def _row_items(self, row: Row) -> list[Item]:
+        key = self._key_of(row)
+        label = self._label(row, key)
+        context = row_context(row.fields, number=row.number, course=self.job.course,
+                              job=self.job_info, today=self.today)
+        items = []
+        for spec in (s for s in self.job.documents if s.scope == "row"):
+            used = self.fields[spec.name]
 
-    def fail(spec: DocumentSpec, row: Row | None, key: str | None, message: str) -> Item:
-        error = RowError(message, file=roster.name, row=row.number if row else None, key=key,
-                         document=spec.name)
-        return Item(spec, "failed", row=row, key=key, message=str(error))
+            def fail(errors: list[RowError], spec: DocumentSpec = spec) -> Item:
+                message = "; ".join(_short(e) for e in errors)
+                full = RowError(message, file=self.roster.name, row=row.number, key=key,
+                                document=spec.name)
+                return Item(spec, "failed", row=row, key=key, label=label, message=str(full))
 
-    row_specs = [s for s in job.documents if s.scope == "row"]
-    whens = {s.name: env.compile_expression(s.when) for s in row_specs if s.when}
-    for row in roster.rows:
-        key = None if row.value(job.key) is None else str(row.value(job.key))
-        context = row_context(row.fields, number=row.number, course=job.course, job=job_info,
-                              today=today)
-        for spec in row_specs:
-            used = fields[spec.name]
-            if row.number in key_problems:
-                items.append(fail(spec, row, key, key_problems[row.number]))
+            if errors := self._blocking(row, used.all):
+                items.append(fail(errors))
                 continue
             if spec.when:
-                if message := _empty(roster, row, used.when, job.optional):
-                    items.append(fail(spec, row, key, f"'when' cannot be decided: {message}"))
+                if errors := self._empty(row, used.when, key):
+                    items.append(fail(errors))
                     continue
                 try:
-                    due = bool(whens[spec.name](**context))
+                    due = bool(self.whens[spec.name](**context))
                 except Exception as err:  # a roster value of the wrong type for the expression
-                    items.append(fail(spec, row, key, f"'when' ({spec.when}) fails on this row: "
-                                      f"{err}; check the values of {', '.join(sorted(used.when))}"))
+                    items.append(fail([self._row_error(
+                        row.number, f"'when' ({spec.when}) fails on this row: {err}", key=key,
+                        field=min(used.when, default=None),
+                        hint=f"check the values of {', '.join(sorted(used.when))}")]))
                     continue
                 if not due:
-                    items.append(Item(spec, "skipped", row=row, key=key,
+                    items.append(Item(spec, "skipped", row=row, key=key, label=label,
                                       message=f"not due: 'when' is false ({spec.when})"))
                     continue
-            if message := _empty(roster, row, used.per_row, job.optional):
-                items.append(fail(spec, row, key, message))
+            if errors := self._empty(row, used.per_row, key):
+                items.append(fail(errors))
                 continue
             try:
-                path = _output_path(filename_env, spec, {**context, "__key__": key})
+                path = self._output_path(spec, {**context, "__key__": key})
             except Exception as err:
-                items.append(fail(spec, row, key, f"the filename pattern fails on this row: {err}"))
+                items.append(fail([self._row_error(
+                    row.number, f"the filename pattern fails on this row: {err}", key=key)]))
                 continue
-            items.append(Item(spec, "due", row=row, key=key, path=path, context=context))
+            inputs = row_inputs(self.template_digests[spec.name], spec, row, self.job.course,
+                                path, self.today if "today" in used.all else None)
+            items.append(Item(spec, "due", row=row, key=key, label=label, path=path,
+                              inputs=inputs, context=context))
+        return items
 
-    failed_rows = {i.row.number for i in items if i.status == "failed" and i.row}
-    for spec in (s for s in job.documents if s.scope == "batch"):
-        items.append(_batch_item(job, roster, spec, fields[spec.name], key_problems,
-                                 failed_rows, filename_env, job_info, today))
-    return _fail_collisions(items, roster)
+    def _label(self, row: Row, key: str | None) -> str:
+        surname, name = row.value("cognome"), row.value("nome")
+        if surname and name:
+            return f"{str(surname).upper()} {name}"
+        return key or f"row {row.number}"
+
+    def _batch_item(self, spec: DocumentSpec, failed_rows: set[int]) -> Item:
+        needed = frozenset(self.fields[spec.name].batch_attributes & set(self.roster.fields))
+        rows, left_out = [], []
+        for row in self.roster.rows:
+            if (row.number in failed_rows or self._blocking(row, needed)
+                    or self._empty(row, needed, self._key_of(row))):
+                left_out.append(row.number)
+            else:
+                rows.append(row_context(row.fields, number=row.number, course=self.job.course,
+                                        job=self.job_info, today=self.today))
+        context = {"rows": rows, "course": self.job.course, "job": self.job_info,
+                   "today": self.today, "row": None}
+        try:
+            path = self._output_path(spec, context)
+        except Exception as err:
+            return Item(spec, "failed", message=f"the filename pattern fails: {err}")
+        message = ""
+        if left_out:
+            message = (f"{len(left_out)} row(s) with errors left out: "
+                       f"{', '.join(str(n) for n in left_out)}")
+        inputs = batch_inputs(self.template_digests[spec.name], spec, rows, self.job.course, path)
+        return Item(spec, "due", path=path, message=message, inputs=inputs, context=context)
+
+    def _output_path(self, spec: DocumentSpec, context: Mapping[str, Any]) -> str:
+        rendered = self.filename_env.from_string(spec.filename_pattern).render(context)
+        relative = safe_relative_path(rendered)
+        if not relative.lower().endswith(spec.suffix):
+            relative += spec.suffix
+        return relative
+
+    def _fail_collisions(self, items: list[Item]) -> list[Item]:
+        """Two items that would write one file both fail: never a silent overwrite."""
+        owners: dict[str, list[int]] = defaultdict(list)
+        for index, item in enumerate(items):
+            if item.status == "due":
+                owners[collision_key(item.path)].append(index)
+        result = list(items)
+        for indexes in (i for i in owners.values() if len(i) > 1):
+            for index in indexes:
+                item = items[index]
+                others = ", ".join(f"row {items[i].row.number}" if items[i].row
+                                   else items[i].document.name for i in indexes if i != index)
+                number = item.row.number if item.row else None
+                message = f"would write the same file '{item.path}' as {others}"
+                hint = "make the filename pattern unique, e.g. add {{ codice_fiscale }}"
+                if number is not None:
+                    self._row_error(number, message, key=item.key, hint=hint)
+                error = RowError(message, file=self.roster.name, row=number, key=item.key,
+                                 document=item.document.name, hint=hint)
+                result[index] = Item(item.document, "failed", row=item.row, key=item.key,
+                                     label=item.label, message=str(error))
+        return result
 
 
-def _batch_item(job: Job, roster: Roster, spec: DocumentSpec, used: DocumentFields,
-                key_problems: Mapping[int, str], failed_rows: set[int], filename_env: Any,
-                job_info: dict[str, str], today: Any) -> Item:
-    needed = used.batch_attributes & set(roster.fields)
-    rows, left_out = [], []
-    for row in roster.rows:
-        if row.number in key_problems or row.number in failed_rows or _empty(
-                roster, row, frozenset(needed), job.optional):
-            left_out.append(row.number)
-        else:
-            rows.append(row_context(row.fields, number=row.number, course=job.course,
-                                    job=job_info, today=today))
-    context = {"rows": rows, "course": job.course, "job": job_info, "today": today, "row": None}
-    try:
-        path = _output_path(filename_env, spec, context)
-    except Exception as err:
-        return Item(spec, "failed", message=f"the filename pattern fails: {err}")
-    message = ""
-    if left_out:
-        message = (f"{len(left_out)} row(s) with errors left out: "
-                   f"{', '.join(str(n) for n in left_out)}")
-    return Item(spec, "due", path=path, message=message, context=context)
-
-
-def _output_path(env: Any, spec: DocumentSpec, context: Mapping[str, Any]) -> str:
-    relative = safe_relative_path(env.from_string(spec.filename_pattern).render(context))
-    if not relative.lower().endswith(spec.suffix):
-        relative += spec.suffix
-    return relative
-
-
-def _fail_collisions(items: list[Item], roster: Roster) -> list[Item]:
-    """Two items that would write one file both fail: never a silent overwrite."""
-    owners: dict[str, list[int]] = defaultdict(list)
-    for index, item in enumerate(items):
-        if item.status == "due":
-            owners[collision_key(item.path)].append(index)
-    result = list(items)
-    for indexes in owners.values():
-        if len(indexes) < 2:
-            continue
-        for index in indexes:
-            item = items[index]
-            others = [items[i] for i in indexes if i != index]
-            names = ", ".join(f"row {o.row.number}" if o.row else o.document for o in others)
-            error = RowError(f"would write the same file '{item.path}' as {names}",
-                             file=roster.name, row=item.row.number if item.row else None,
-                             key=item.key, document=item.document.name,
-                             hint="make the filename pattern unique, e.g. add {{ codice_fiscale }}")
-            result[index] = Item(item.document, "failed", row=item.row, key=item.key,
-                                 path="", message=str(error))
-    return result
-
-
-def template_fields(path: Path) -> list[str]:
-    """What ``docgen fields`` prints: roster fields a template reads, then its course entries."""
-    kind = TEMPLATE_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise TemplateError("a template must be .html or .docx", file=path.name)
-    spec = DocumentSpec(name=path.stem, template=path.resolve(), kind=kind)
-    env = make_environment("it_IT")
-    source = template_source(spec)
-    try:
-        names = names_used(env, source)
-        if "rows" in names:
-            names |= attributes_used(env, source)
-        courses = course_entries(env, source)
-    except TemplateSyntaxError as err:
-        raise TemplateError(
-            f"template syntax error: {err.message}{_syntax_place(spec, source, err.lineno)}",
-            file=path.name) from err
-    return sorted(names - BUILTINS) + sorted(courses)
+def _short(error: RowError) -> str:
+    """The message with its cell, without the row's place (the item's message adds it)."""
+    cell = f" (cell {error.cell})" if error.cell else ""
+    hint = f": {error.hint}" if error.hint else ""
+    return f"{error.message}{cell}{hint}"

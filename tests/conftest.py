@@ -14,13 +14,23 @@ from docx import Document
 HEADER = ["Cognome", "Nome", "Codice fiscale", "Data di nascita", "Sede", "Ore frequentate",
           "Esito esame", "Note"]
 WORKERS = [
-    ["D'Angelo", "Niccolò", "DNGNCL80A01I726X", dt.date(1980, 1, 1), "Monteriggioni (SI)", 110,
+    ["D'Angelo", "Niccolò", "DNGNCL80A01I726W", dt.date(1980, 1, 1), "Monteriggioni (SI)", 110,
      "idoneo", None],
-    ["Lucà", "Mariù", "LCUMRA85C52D612Y", dt.date(1985, 3, 12), "Sesto Fiorentino (FI)", 72.5,
+    ["Lucà", "Mariù", "LCUMRA85C52D612B", dt.date(1985, 3, 12), "Sesto Fiorentino (FI)", 72.5,
      "assente", "part-time"],
-    ["Bianchi", "Giulia", "BNCGLI90E41H501Z", dt.date(1990, 5, 1), "Monteriggioni (SI)", 120,
+    ["Bianchi", "Giulia", "BNCGLI90E41H501M", dt.date(1990, 5, 1), "Monteriggioni (SI)", 120,
      "non idoneo", None],
 ]
+
+
+
+def fiscal_code(number: int) -> str:
+    """A valid codice fiscale for fictional worker ``number`` (0-99), born 01/01/1980."""
+    from stdnum.it.codicefiscale import calc_check_digit
+
+    body = f"RSSMRA80A01H5{number:02d}"
+    return body + calc_check_digit(body)
+
 
 HTML_TEMPLATE = """\
 <!doctype html>

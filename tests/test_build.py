@@ -11,8 +11,12 @@ from docgen.build import build
 from docgen.errors import UnusableError
 from docgen.job import load_job
 from docgen.plan import make_plan
-from tests.conftest import HEADER, WORKERS
+from tests.conftest import HEADER, WORKERS, fiscal_code
 from tests.helpers import check_hashes, docx_text, manifest, pdf_text
+
+# A 1x1 opaque PNG.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+                    "0000000c49444154789c63f80f00000101000518d84e0000000049454e44ae426082")
 
 
 def run(job_file: Path, out: Path, **options: object) -> tuple[int, list[dict[str, str]]]:
@@ -35,7 +39,7 @@ def test_build_writes_documents_and_manifest(make_job: Callable[..., Path], tmp_
     assert lines[2]["message"].startswith("not due: 'when' is false")
     assert lines[-1]["key"] == ""
     check_hashes(out)
-    text = pdf_text(out / "DNGNCL80A01I726X/attestato.pdf")
+    text = pdf_text(out / "DNGNCL80A01I726W/attestato.pdf")
     assert "Niccolò D'Angelo" in text and "1° gennaio 1980" in text and "110 ore su 120" in text
     elenco = pdf_text(out / "elenco.pdf")
     assert "Lucà" in elenco and "Mariù" in elenco and "Bianchi" in elenco
@@ -47,7 +51,7 @@ def test_docx_split_tag_quotes_table_and_header(make_job: Callable[..., Path],
     out = tmp_path / "out"
     run(make_job(), out, jobs=1)
     text = docx_text(out / "D'Angelo_Niccolò/lettera.docx")
-    assert "Gentile Niccolò D'Angelo, C.F. DNGNCL80A01I726X." in text
+    assert "Gentile Niccolò D'Angelo, C.F. DNGNCL80A01I726W." in text
     assert "Esito: idoneo." in text
     assert "Accoglienza & ascolto" in text and "Gestione <reclami>" in text
     assert "Progetto GOL-P5-2026" in text
@@ -92,8 +96,8 @@ def test_empty_required_field_fails_that_row_only(make_job: Callable[..., Path],
     assert code == 1
     failed = [line for line in lines if line["status"] == "failed"]
     assert [(f["row"], f["document"]) for f in failed] == [("4", "attestato")]
-    assert "'data_di_nascita' (cell roster.xlsx!D4)" in failed[0]["message"]
-    assert (out / "DNGNCL80A01I726X/attestato.pdf").exists()
+    assert "the field 'data_di_nascita' is empty (cell roster.xlsx!D4)" in failed[0]["message"]
+    assert (out / "DNGNCL80A01I726W/attestato.pdf").exists()
     assert "row 4 left out" not in lines[-1]["message"]
 
 
@@ -101,7 +105,7 @@ def test_optional_empty_prints_nothing(make_job: Callable[..., Path], tmp_path: 
     """An empty optional field is the empty string, never 'None'."""
     out = tmp_path / "out"
     run(make_job(), out, jobs=1)
-    assert "None" not in pdf_text(out / "DNGNCL80A01I726X/attestato.pdf")
+    assert "None" not in pdf_text(out / "DNGNCL80A01I726W/attestato.pdf")
 
 
 def test_duplicate_keys_fail_both_rows(make_job: Callable[..., Path], tmp_path: Path) -> None:
@@ -131,15 +135,29 @@ def test_same_output_path_is_an_error_for_both(make_job: Callable[..., Path],
     assert "same file" in failed[0]["message"] and "row 4" in failed[0]["message"]
 
 
-def test_when_failing_on_a_row(make_job: Callable[..., Path], tmp_path: Path) -> None:
-    """Text where the 'when' needs a number fails that row with the expression."""
+def test_text_in_hours_fails_the_row(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Text where the hours need a number fails that row, naming the cell."""
     rows = [list(r) for r in WORKERS]
     rows[0][5] = "settanta"
     code, lines = run(make_job(rows=rows), tmp_path / "out", jobs=1)
     assert code == 1
-    line = lines[0]
-    assert line["status"] == "failed" and "ore_frequentate" in line["message"]
-    assert "'when'" in line["message"]
+    assert lines[0]["status"] == "failed"
+    assert "hours 'settanta' is not a number (cell roster.xlsx!F2)" in lines[0]["message"]
+
+
+def test_when_failing_on_a_row(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A 'when' that cannot be evaluated on a row fails that row with the expression."""
+    documents = """
+        [[document]]
+        name = "attestato"
+        template = "templates/attestato.html"
+        when = "esito_esame > 3"
+    """
+    code, lines = run(make_job(documents=documents), tmp_path / "out", jobs=1)
+    assert code == 1
+    assert all(line["status"] == "failed" for line in lines)
+    assert "'when' (esito_esame > 3) fails on this row" in lines[0]["message"]
+    assert "esito_esame" in lines[0]["message"]
 
 
 def test_unknown_field_is_fatal_and_writes_nothing(make_job: Callable[..., Path],
@@ -156,12 +174,25 @@ def test_unknown_field_is_fatal_and_writes_nothing(make_job: Callable[..., Path]
     assert "no column of roster.xlsx gives it" in text
 
 
-def test_missing_image_fails_the_document(make_job: Callable[..., Path], tmp_path: Path) -> None:
-    """A missing image is a failed document, not a silently incomplete certificate."""
+def test_missing_image_is_fatal_before_writing(make_job: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    """A template asking for an image that is not there: exit 2 naming it, nothing written."""
     html = '<html><body><img src="img/logo.png"><p>{{ nome }}</p></body></html>'
+    with pytest.raises(UnusableError, match="missing file: img/logo.png"):
+        make_plan(load_job(make_job(html=html)))
+
+
+def test_missing_image_from_a_value_fails_the_document(make_job: Callable[..., Path],
+                                                       tmp_path: Path) -> None:
+    """An image named by a roster value that is not there fails that document only."""
+    html = '<html><body><img src="{{ cognome }}.png"><p>{{ nome }}</p></body></html>'
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "Bianchi.png").write_bytes(PNG)
     code, lines = run(make_job(html=html), tmp_path / "out", jobs=1)
     assert code == 1
-    assert "logo.png" in lines[0]["message"]
+    statuses = {line["row"]: line["status"] for line in lines if line["document"] == "attestato"}
+    assert statuses == {"2": "failed", "3": "skipped", "4": "ok"}
+    assert "D'Angelo.png" in lines[0]["message"]
 
 
 def test_files_outside_the_template_folder_are_refused(make_job: Callable[..., Path],
@@ -188,7 +219,7 @@ def test_only_keeps_other_documents_in_the_manifest(make_job: Callable[..., Path
 
 def test_parallel_build_matches_serial(make_job: Callable[..., Path], tmp_path: Path) -> None:
     """Two worker processes give the same manifest and the same text as one."""
-    rows = [[f"Cognome{i}", "Nome", f"RSSMRA80A01H5{i:02d}U", "01/01/1980", "Siena", 100,
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100,
              "idoneo", None] for i in range(40)]
     job = make_job(rows=rows)
     _, serial = run(job, tmp_path / "one", jobs=1)
@@ -196,4 +227,4 @@ def test_parallel_build_matches_serial(make_job: Callable[..., Path], tmp_path: 
     strip = [{k: v for k, v in line.items() if k != "sha256"} for line in serial]
     assert strip == [{k: v for k, v in line.items() if k != "sha256"} for line in parallel]
     check_hashes(tmp_path / "two")
-    assert "Cognome39" in pdf_text(tmp_path / "two/RSSMRA80A01H539U/attestato.pdf")
+    assert "Cognome39" in pdf_text(tmp_path / f"two/{fiscal_code(39)}/attestato.pdf")

@@ -32,11 +32,11 @@ def test_build_failing_row_exits_1(make_job: Callable[..., Path], tmp_path: Path
     out = tmp_path / "out"
     result = invoke("build", str(make_job(rows=rows)), "--out", str(out), "-j", "1")
     assert result.exit_code == 1
-    assert ("failed: roster.xlsx row 2 (DNGNCL80A01I726X): empty field 'data_di_nascita' "
-            "(cell roster.xlsx!D2)") in result.stderr
+    assert ("failed: roster.xlsx row 2 (DNGNCL80A01I726W): the field 'data_di_nascita' is "
+            "empty (cell roster.xlsx!D2)") in result.stderr
     assert "[attestato]" in result.stderr
     assert "failed (rows 2)" in result.stdout
-    assert (out / "BNCGLI90E41H501Z/attestato.pdf").exists()
+    assert (out / "BNCGLI90E41H501M/attestato.pdf").exists()
     assert "Traceback" not in result.output
 
 

@@ -1,0 +1,116 @@
+"""Templates as sources: what each reads (fields, course entries) and where a syntax error is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import TemplateSyntaxError
+
+from docgen.errors import TemplateError
+from docgen.job import TEMPLATE_KINDS, DocumentSpec, Job
+from docgen.templating import (
+    BUILTINS,
+    attributes_used,
+    course_entries,
+    expression_source,
+    make_environment,
+    names_used,
+)
+
+
+@dataclass(frozen=True)
+class DocumentFields:
+    """Which names a document reads, and from where."""
+
+    template: frozenset[str]
+    filename: frozenset[str]
+    when: frozenset[str]
+    batch_attributes: frozenset[str] = frozenset()
+
+    @property
+    def per_row(self) -> frozenset[str]:
+        return self.template | self.filename
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.template | self.filename | self.when | self.batch_attributes
+
+
+def template_source(spec: DocumentSpec) -> str:
+    """The Jinja source of a template, as docgen will render it."""
+    if spec.kind == "docx":
+        from docgen.render_docx import docx_source
+
+        return docx_source(spec.template)
+    try:
+        return spec.template.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise TemplateError(f"cannot read the template: {err}", file=spec.template.name,
+                            document=spec.name) from err
+
+
+def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
+    """Parse the template, the filename pattern and ``when``; a syntax error is fatal."""
+    env = make_environment(job.locale)
+    source = template_source(spec)
+    try:
+        template_names = names_used(env, source)
+        attributes = attributes_used(env, source) if spec.scope == "batch" else set()
+    except TemplateSyntaxError as err:
+        raise syntax_error(spec, source, err) from err
+    job_file = job.path.name
+    try:
+        filename_names = names_used(env, spec.filename_pattern) - {"__key__"}
+    except TemplateSyntaxError as err:
+        raise TemplateError(f"filename pattern: {err.message}", file=job_file,
+                            document=spec.name) from err
+    when_names: set[str] = set()
+    if spec.when:
+        try:
+            when_names = names_used(env, expression_source(spec.when))
+        except TemplateSyntaxError as err:
+            raise TemplateError(f"'when' is not a valid expression: {err.message}",
+                                file=job_file, document=spec.name,
+                                hint="write it as in the README, e.g. esito_esame == 'idoneo'"
+                                ) from err
+    return DocumentFields(frozenset(template_names), frozenset(filename_names),
+                          frozenset(when_names), frozenset(attributes))
+
+
+def syntax_error(spec: DocumentSpec, source: str, err: TemplateSyntaxError) -> TemplateError:
+    """A Jinja syntax error with its place: the line of an HTML template, the paragraph of a
+    Word template."""
+    place = None
+    if err.lineno:
+        if spec.kind == "pdf":
+            place = f"{spec.template.name} line {err.lineno}"
+        else:
+            lines = re.sub(r"<w:p([ >])", r"\n<w:p\1", source).splitlines()
+            text = re.sub(r"<[^>]+>", "", lines[err.lineno - 1]) if err.lineno <= len(lines) else ""
+            place = f"paragraph “{text.strip()[:80]}”" if text.strip() else None
+    where = f" ({place})" if place else ""
+    return TemplateError(
+        f"template syntax error{where}: {err.message}", file=spec.template.name,
+        document=spec.name, cell=place,
+        hint="fix the tag; every {{ needs }} and every {% if %} its {% endif %}",
+    )
+
+
+def template_fields(path: Path) -> list[str]:
+    """What ``docgen fields`` prints: roster fields a template reads, then its course entries."""
+    kind = TEMPLATE_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise TemplateError("a template must be .html or .docx", file=path.name)
+    spec = DocumentSpec(name=path.stem, template=path.resolve(), kind=kind)
+    env = make_environment("it_IT")
+    source = template_source(spec)
+    try:
+        names = names_used(env, source)
+        if "rows" in names:
+            names |= attributes_used(env, source)
+        courses = course_entries(env, source)
+    except TemplateSyntaxError as err:
+        raise syntax_error(spec, source, err) from err
+    return sorted(names - BUILTINS) + sorted(courses)
