@@ -93,6 +93,9 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     job = _load(job_file, only)
     plan = make_plan(job)
     folder = out or Path("output") / job.id
+    if not quiet:
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}", err=True)
     with _progress(len(plan.items), quiet) as advance:
         report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
                            fail_fast=fail_fast, partial=bool(only), on_outcome=advance)
@@ -110,26 +113,33 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
 @cli.command()
 @click.argument("job_file", metavar="[JOB]", default=DEFAULT_JOB,
                 type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but problems.")
-def check(job_file: Path, quiet: bool) -> None:
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="A table for people, or JSON for programs.")
+def check(job_file: Path, output: str) -> None:
     """Validate JOB, its roster and templates; report every problem; write nothing.
+
+    Exit 0 clean (warnings allowed), 1 row-level problems only, 2 unusable job.
 
     \b
     Examples:
       docgen check
-      docgen check input/job.toml
+      docgen check input/job.toml --format json
     """
-    from docgen.plan import make_plan
+    from docgen.report import check_job, format_json, format_table
 
-    plan = make_plan(_load(job_file))
-    problems = plan.failed
-    for item in problems:
-        click.echo(f"error: {item.message}", err=True)
-    if not quiet:
-        due = len(plan.due)
-        click.echo(f"{len(plan.roster.rows)} rows, {due} documents due, "
-                   f"{len(plan.items) - due - len(problems)} skipped, {len(problems)} with problems")
-    sys.exit(1 if problems else 0)
+    result = check_job(job_file)
+    if output == "json":
+        click.echo(format_json(result))
+        sys.exit(result.exit_code)
+    if result.problems:
+        click.echo(format_table(result.problems))
+    if result.unusable:
+        click.echo("unusable: fix the problems above; nothing can be built.")
+    else:
+        c = result.counts
+        click.echo(f"{c['rows']} rows: {c['due']} documents due, {c['skipped']} skipped, "
+                   f"{c['failed']} would fail")
+    sys.exit(result.exit_code)
 
 
 @cli.command()
@@ -194,7 +204,7 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
             click.echo("\t".join([d.status, d.who, ", ".join(d.recipients), ", ".join(d.files),
                                   d.subject or d.message]))
     if not quiet:
-        labels = {"sent": "sent", "draft": "drafts", "planned": "to send", "skipped": "skipped"}
+        labels = {"sent": "sent", "draft": "drafted", "planned": "to send", "skipped": "skipped"}
         parts = [f"{report.count(s)} {label}" for s, label in labels.items() if report.count(s)]
         why = Counter(d.message.split(";")[0] for d in report.deliveries
                       if d.status in ("sent", "draft", "planned"))
@@ -202,6 +212,29 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
         click.echo(f"{', '.join(parts) or 'nothing to do'}{reasons}, {len(report.failed)} failed "
                    f"-> {folder / 'mail'}/")
     sys.exit(report.exit_code)
+
+
+@cli.command("fix-template")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def fix_template(source: Path, target: Path) -> None:
+    """Write a repaired copy of a Word template: split tags joined, Word's quotes straightened.
+
+    docgen repairs these when rendering anyway; the copy is for the clerk to keep.
+
+    \b
+    Examples:
+      docgen fix-template templates/lettera_qualifica.docx lettera_qualifica_fixed.docx
+    """
+    from docgen.errors import TemplateError
+    from docgen.render_docx import docx_source
+    from docgen.template_checks import repair_docx
+
+    if source.suffix.lower() != ".docx":
+        raise TemplateError("fix-template works on .docx templates", file=source.name)
+    docx_source(source)  # refuses what is not a readable Word document, with the reason
+    repaired = repair_docx(source, target)
+    click.echo(f"{repaired} tag(s) repaired -> {target}")
 
 
 def main() -> None:

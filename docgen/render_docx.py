@@ -1,8 +1,9 @@
-"""DOCX template -> DOCX bytes, with docxtpl."""
+"""DOCX template -> DOCX bytes, with docxtpl (through the fast path when the template allows)."""
 
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ def _template(data: bytes) -> Any:
 def docx_source(path: Path) -> str:
     """The Jinja source docxtpl will render: body, headers and footers, after its repairs
     (tags split across Word runs joined, typographic quotes inside tags straightened)."""
+    from docgen.archives import office_problem
+
+    if problem := office_problem(path, ".docx"):
+        raise TemplateError(problem, file=path.name)
     try:
         template = _template(path.read_bytes())
         template.init_docx()
@@ -34,21 +39,40 @@ def docx_source(path: Path) -> str:
     return "\n".join(parts)
 
 
+def render_plain(data: bytes, env: Any, context: dict[str, Any]) -> bytes:
+    """The straightforward docxtpl route, with the zip rewritten with fixed timestamps so
+    the same inputs give the same bytes."""
+    from docgen.zipmembers import Member, write_zip
+
+    # docxtpl cannot render one template object twice: a fresh one per document.
+    template = _template(data)
+    template.render(context, jinja_env=env, autoescape=True)
+    out = io.BytesIO()
+    template.save(out)
+    with zipfile.ZipFile(out) as archive:
+        return write_zip([Member.deflate(i.filename, archive.read(i.filename))
+                          for i in archive.infolist()])
+
+
 class DocxRenderer:
     """One DOCX template, read once; renders a context to a finished .docx."""
 
     def __init__(self, path: Path, locale: str) -> None:
+        from docgen.fastdocx import PreparedDocx, Unsupported
+
         self.path = path
         self.data = path.read_bytes()
         self.env = make_environment(locale, autoescape=True)
+        self.fast: PreparedDocx | None = None
+        try:
+            self.fast = PreparedDocx(self.data, self.env)
+        except Unsupported:
+            self.fast = None  # rendered the plain way, document by document
 
     def render(self, context: dict[str, Any]) -> bytes:
-        # docxtpl cannot render one template object twice: a fresh one per document.
-        template = _template(self.data)
-        template.render(context, jinja_env=self.env, autoescape=True)
-        out = io.BytesIO()
-        template.save(out)
-        return out.getvalue()
+        if self.fast is not None:
+            return self.fast.render(context)
+        return render_plain(self.data, self.env, context)
 
     def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
         """One result per context; a failure is returned in its place."""

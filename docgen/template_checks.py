@@ -77,14 +77,14 @@ def word_damage(path: Path) -> list[tuple[str, str]]:
         for paragraph in root.iter(f"{W_NS}p"):  # type: ignore[attr-defined]
             units = _text_units(paragraph)
             text = "".join(u.text or "" for u in units)  # type: ignore[attr-defined]
-            for _, _, first, last, tag, split, curly in _damaged_tags(units):
+            for _, _, first, last, tag, split, curly in reversed(list(_damaged_tags(units))):
                 place = f"{part}, paragraph “{text.strip()[:60]}”"
                 if split:
                     found.append((place, f"the tag {tag} is split by Word into "
                                          f"{last - first + 1} pieces"))
                 if curly:
                     found.append((place, f"the tag {tag} has Word's typographic quotes"))
-    return list(reversed(found)) if found else []
+    return found
 
 
 def repair_docx(source: Path, target: Path) -> int:

@@ -27,7 +27,7 @@ def test_bad_roster_is_refused_clearly(name: str, make_job: Callable[..., Path],
     for command in (["check", str(job)], ["build", str(job), "--out", str(out)]):
         result = CliRunner().invoke(cli, command)
         assert result.exit_code == 2, (name, result.output)
-        assert EXPECTED[name] in result.stderr, (name, result.stderr)
+        assert EXPECTED[name] in result.output, (name, result.output)
         assert "Traceback" not in result.output
         assert not out.exists()
 

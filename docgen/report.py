@@ -1,0 +1,83 @@
+"""What ``docgen check`` finds, as a table for people or JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docgen.errors import DocgenError, UnusableError
+
+
+@dataclass
+class CheckResult:
+    """Every problem of a job, with the counts of a build that would follow."""
+
+    problems: list[DocgenError] = field(default_factory=list)
+    unusable: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.unusable:
+            return 2
+        return 1 if any(p.severity == "error" for p in self.problems) else 0
+
+
+def check_job(job_path: Path) -> CheckResult:
+    """Load and plan the job as ``build`` would; collect what is wrong instead of raising."""
+    from docgen.job import load_job
+    from docgen.plan import make_plan
+
+    try:
+        plan = make_plan(load_job(job_path))
+    except UnusableError as err:
+        return CheckResult(list(err.problems), unusable=True)
+    except DocgenError as err:
+        return CheckResult([err], unusable=True)
+    due = len(plan.due)
+    counts = {"rows": len(plan.roster.rows), "due": due, "failed": len(plan.failed),
+              "skipped": len(plan.items) - due - len(plan.failed)}
+    return CheckResult(list(plan.problems), counts=counts)
+
+
+def _place(problem: DocgenError) -> str:
+    if problem.cell and problem.file and problem.cell.startswith(f"{problem.file}!"):
+        return problem.cell.split("!", 1)[1]
+    return problem.cell or ""
+
+
+def format_table(problems: Sequence[DocgenError]) -> str:
+    """Problems grouped by file: place, severity, what is wrong, and the fix."""
+    groups: dict[str, list[DocgenError]] = defaultdict(list)
+    for problem in problems:
+        groups[problem.file or "job"].append(problem)
+    lines: list[str] = []
+    for file, group in groups.items():
+        errors = sum(p.severity == "error" for p in group)
+        warnings = len(group) - errors
+        counts = ", ".join(f"{n} {word}{'s' if n != 1 else ''}"
+                           for n, word in ((errors, "error"), (warnings, "warning")) if n)
+        lines.append(f"{file}: {counts}")
+        for problem in sorted(group, key=lambda p: (p.row or 0, p.severity)):
+            place = _place(problem)
+            who = f"row {problem.row}" + (f" ({problem.key})" if problem.key else "") \
+                if problem.row is not None else ""
+            doc = f" [{problem.document}]" if problem.document and problem.row is None else ""
+            head = f"  {problem.severity:<8}{place + '  ' if len(place) <= 12 else ''}"
+            text = f"{who}: {problem.message}{doc}" if who else f"{problem.message}{doc}"
+            if len(place) > 12:
+                text = f"{place}: {text}"
+            # One line per problem, so it can be searched and copied; the terminal wraps it.
+            lines.append(head + text)
+            if problem.hint:
+                lines.append(" " * len(head) + f"fix: {problem.hint}")
+    return "\n".join(lines)
+
+
+def format_json(result: CheckResult) -> str:
+    return json.dumps({"exit_code": result.exit_code, "counts": result.counts,
+                       "problems": [p.as_dict() for p in result.problems]},
+                      ensure_ascii=False, indent=2)
