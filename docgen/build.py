@@ -14,6 +14,7 @@ from docgen.files import atomic_write, inside
 from docgen.job import DocumentSpec, Job
 from docgen.manifest import Outcome, Report, write_manifest
 from docgen.plan import Item, Plan, make_plan
+from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 
 OnOutcome = Callable[[Outcome], None]
 CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
@@ -136,45 +137,70 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
                 return
             yield from render_chunk(renderers, chunk)
         return
+    import importlib
+
+    # Imported once here, so every forked (and recycled) worker starts with them loaded.
+    kinds = {d.kind for d in job.documents}
+    for module in (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
+            ["docgen.render_pdf"] if kinds - {"docx"} else []):
+        importlib.import_module(module)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pending: set[Future[list[Done]]] = set()
+    # WeasyPrint's memory creeps up over long runs and max_tasks_per_child does not work
+    # with fork: the pool is replaced after each round of about 1,000 documents per worker.
+    round_size = jobs * max(1, 1000 // CHUNK)
     chunks = _chunks(tasks, CHUNK)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(job,)) as pool:
-        try:
-            for chunk in chunks:
-                pending.add(pool.submit(_run_chunk, chunk))
-                if len(pending) >= jobs * 3:
+    while True:
+        pending: set[Future[list[Done]]] = set()
+        submitted = 0
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(job,)) as pool:
+            try:
+                for chunk in chunks:
+                    pending.add(pool.submit(_run_chunk, chunk))
+                    submitted += 1
+                    if len(pending) >= jobs * 3:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            yield from future.result()
+                        if stop():
+                            return
+                    if submitted >= round_size:
+                        break
+                while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
                         yield from future.result()
                     if stop():
                         return
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield from future.result()
-                if stop():
-                    return
-        finally:
-            for future in pending:
-                future.cancel()
+            finally:
+                for future in pending:
+                    future.cancel()
+        if submitted < round_size:
+            return
 
 
 def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
-          fail_fast: bool = False, partial: bool = False,
-          on_outcome: OnOutcome | None = None) -> Report:
+          fail_fast: bool = False, partial: bool = False, force: bool = False,
+          prune_stale: bool = False, on_outcome: OnOutcome | None = None) -> Report:
     """Make every due document of ``job`` in ``out`` and write manifest.csv.
 
-    ``partial`` (``--only``) keeps the previous manifest's lines of the other documents.
+    Documents whose inputs are unchanged since an earlier build and whose files are intact
+    are left alone (``unchanged``) unless ``force``. ``partial`` (``--only``) keeps the
+    previous manifest's lines of the other documents. Earlier documents no longer due are
+    reported as ``stale``, or removed with ``prune_stale``.
     """
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
+    remove_orphans(out)
+    previous = Previous(out)
+    journal = Journal(out)
     outcomes: dict[int, Outcome] = {}
+    report = Report()
 
     def record(index: int, outcome: Outcome) -> None:
         outcomes[index] = outcome
+        journal.add(outcome)
         if on_outcome:
             on_outcome(outcome)
 
@@ -182,24 +208,43 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     for index, item in enumerate(plan.items):
         if item.status != "due":
             record(index, _outcome(item, item.status, message=item.message))
-            continue
-        tasks.append(Task(index, item.document.name, dict(item.context or {}),
-                          inside(out, item.path)))
+        elif not force and (earlier := previous.unchanged(item)):
+            record(index, _outcome(item, "unchanged", path=item.path, sha256=earlier["sha256"],
+                                   message=item.message))
+        else:
+            tasks.append(Task(index, item.document.name, dict(item.context or {}),
+                              inside(out, item.path)))
 
     def stop() -> bool:
         return fail_fast and any(o.status == "failed" for o in outcomes.values())
 
-    for done in run_tasks(job, tasks, jobs, stop):
-        item = plan.items[done.index]
-        if done.error:
-            record(done.index, _outcome(item, "failed", message=f"{item.message} {done.error}"
-                                        .strip()))
-        else:
+    try:
+        for done in run_tasks(job, tasks, jobs, stop):
+            item = plan.items[done.index]
+            if done.error:
+                record(done.index, _outcome(item, "failed", message=f"{item.message} "
+                                            f"{done.error}".strip()))
+                continue
             record(done.index, _outcome(item, "ok", path=item.path, sha256=done.sha256,
                                         message=item.message))
+            if previous.existed(item):
+                report.regenerated.append(f"{item.label}, {item.document.name}"
+                                          if item.label else item.document.name)
+    finally:
+        journal.close()
     ordered = [outcomes[i] for i in sorted(outcomes)]
+    stale = previous.stale(ordered, {d.name for d in job.documents})
+    if prune_stale:
+        report.pruned = prune(out, stale)
+    else:
+        ordered += [Outcome(document=r["document"], status="stale", key=r["key"] or None,
+                            path=r["path"], sha256=r["sha256"], inputs=r.get("inputs", ""),
+                            message="made by an earlier build and no longer due; "
+                                    "docgen build --prune removes it") for r in stale]
     write_manifest(out, ordered, keep_others=partial)
-    return Report(ordered)
+    (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
+    report.outcomes = ordered
+    return report
 
 
 def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",
@@ -207,5 +252,5 @@ def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",
     return Outcome(
         document=item.document.name, status=status,  # type: ignore[arg-type]
         row=item.row.number if item.row else None, key=item.key,
-        path=path, sha256=sha256, message=message,
+        path=path, sha256=sha256, message=message, inputs=item.inputs, label=item.label,
     )

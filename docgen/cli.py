@@ -74,17 +74,24 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
               help="Output folder [default: output/<job id>/].")
 @click.option("--only", multiple=True, metavar="NAME", help="Build only this document (repeatable).")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed document.")
+@click.option("--force", is_flag=True, help="Make every document again, even unchanged ones.")
+@click.option("--prune", is_flag=True,
+              help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool,
-          jobs: int | None, quiet: bool) -> None:
+def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
+          prune: bool, jobs: int | None, quiet: bool) -> None:
     """Render every due document of JOB (default: input/job.toml).
+
+    A re-run makes again only the documents whose inputs changed or whose file is missing
+    or altered; the others are left alone (unchanged).
 
     \b
     Examples:
       docgen build
       docgen build input/job.toml --out /tmp/attestati --only attestato_frequenza
+      docgen build --force --jobs 2
     """
     from docgen.build import build as run_build
     from docgen.build import default_jobs
@@ -98,16 +105,31 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
             click.echo(f"warning: {warning}", err=True)
     with _progress(len(plan.items), quiet) as advance:
         report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
-                           fail_fast=fail_fast, partial=bool(only), on_outcome=advance)
+                           fail_fast=fail_fast, partial=bool(only), force=force,
+                           prune_stale=prune, on_outcome=advance)
     for outcome in report.failed:
         click.echo(f"failed: {outcome.message}" if outcome.row else
                    f"failed: {outcome.document}: {outcome.message}", err=True)
     if not quiet:
-        failed_rows = report.failed_rows
-        rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
-        click.echo(f"{report.count('ok')} ok, {report.count('skipped')} skipped, "
-                   f"{report.count('failed')} failed{rows} -> {folder}/")
+        _summary(report, folder)
     sys.exit(report.exit_code)
+
+
+def _summary(report: Any, folder: Path) -> None:
+    failed_rows = report.failed_rows
+    rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
+    unchanged = f", {report.count('unchanged')} unchanged" if report.count("unchanged") else ""
+    click.echo(f"{report.count('ok')} ok{unchanged}, {report.count('skipped')} skipped, "
+               f"{report.count('failed')} failed{rows} -> {folder}/")
+    if report.regenerated:
+        shown = "; ".join(report.regenerated[:10])
+        more = f" and {len(report.regenerated) - 10} more" if len(report.regenerated) > 10 else ""
+        click.echo(f"{len(report.regenerated)} document(s) regenerated: {shown}{more}")
+    if report.stale:
+        click.echo(f"{len(report.stale)} stale document(s) from earlier builds, no longer due "
+                   f"(listed in the manifest; docgen build --prune removes them)")
+    if report.pruned:
+        click.echo(f"{len(report.pruned)} stale document(s) removed")
 
 
 @cli.command()

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,15 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-@lru_cache(maxsize=32)
 def _folder_digest(folder: Path, template: Path) -> str:
-    """The template and every file beside it (stylesheets, images, fonts change the output)."""
+    """The template, and for HTML every file beside it but Word templates (stylesheets,
+    images, fonts and included templates change the output); a Word template is self-contained."""
     hasher = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if template.suffix.lower() == ".docx":
+        files = [template]
+    else:
+        files = sorted(p for p in folder.rglob("*") if p.is_file()
+                       and p.suffix.lower() != ".docx" and not p.name.startswith("."))
     total = sum(p.stat().st_size for p in files)
     for path in files:
         hasher.update(str(path.relative_to(folder)).encode() + b"\0")

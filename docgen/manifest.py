@@ -11,9 +11,12 @@ from typing import Literal
 
 from docgen.files import atomic_write
 
-Status = Literal["ok", "skipped", "failed"]
+Status = Literal["ok", "unchanged", "skipped", "failed", "stale"]
 MANIFEST = "manifest.csv"
-COLUMNS = ("row", "key", "document", "status", "path", "sha256", "message")
+# The contract's seven columns first; later columns extend it: ``inputs`` is the digest of
+# what the document was made from (incremental builds), ``source`` the file a PDF was
+# converted from.
+COLUMNS = ("row", "key", "document", "status", "path", "sha256", "message", "inputs", "source")
 # A cell starting with these is a formula to Excel: prefix it so it stays text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,6 +32,9 @@ class Outcome:
     path: str = ""
     sha256: str = ""
     message: str = ""
+    inputs: str = ""
+    source: str = ""
+    label: str = ""  # for the summary only: ROSSI Mario
 
     def as_record(self) -> dict[str, str]:
         return {
@@ -39,6 +45,8 @@ class Outcome:
             "path": self.path,
             "sha256": self.sha256,
             "message": self.message,
+            "inputs": self.inputs,
+            "source": self.source,
         }
 
 
@@ -47,6 +55,8 @@ class Report:
     """Counts of a build and the exit code they mean."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
+    pruned: list[str] = field(default_factory=list)  # paths removed by --prune
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -57,6 +67,10 @@ class Report:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def stale(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "stale"]
 
     @property
     def failed_rows(self) -> list[int]:

@@ -1,0 +1,283 @@
+"""What to mail: per roster row, the build's ok files to attach, or why there is nothing to send."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from docgen.errors import DocgenError, JobError, TemplateError, UnusableError
+from docgen.files import inside, sha256_file
+from docgen.job import Job
+from docgen.mail_config import MailConfig, is_address, split_addresses
+from docgen.mail_log import MAIL_FOLDER, LogEntry
+from docgen.names import field_name, sanitize_segment
+from docgen.roster import Roster, read_roster
+from docgen.templating import BUILTINS, build_date, make_environment, names_used, row_context
+
+Status = Literal["sent", "draft", "planned", "skipped", "failed"]
+MAIL_NAMES = BUILTINS | {"documents"}  # what subject and body see besides the row's fields
+_MB = 1024 * 1024
+BUNDLES = "bundles"  # where ``docgen build --zip`` writes its zips
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to attach, ``path`` relative to the output folder."""
+
+    name: str
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message, or would in a dry run; ``key`` is None for an office."""
+
+    status: Status
+    key: str | None = None
+    row: int | None = None
+    recipients: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    message: str = ""
+    subject: str = ""
+    message_id: str = ""
+    path: str = ""
+
+    @property
+    def who(self) -> str:
+        if self.key is None:
+            return f"office {', '.join(self.recipients)}"
+        if self.row is None:
+            return self.key
+        return f"row {self.row} ({self.key})" if self.key else f"row {self.row}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message still to make: for whom, with which files, and why it goes now."""
+
+    key: str | None
+    row: int | None
+    to: tuple[str, ...]
+    attachments: tuple[Attachment, ...]
+    context: Mapping[str, Any] = field(repr=False)
+    reason: str
+    message_id: str
+    shas: tuple[str, ...]  # what the log keeps: the files' sha256s (inside the zip, for an office)
+
+    def delivery(self, status: Status, message: str = "", **more: Any) -> Delivery:
+        return Delivery(status, key=self.key, row=self.row, recipients=self.to,
+                        files=tuple(a.name for a in self.attachments), message=message,
+                        message_id=self.message_id, **more)
+
+
+Item = Pending | Delivery
+OnDelivery = Callable[[Delivery], None]
+
+
+def message_id(config: MailConfig, job: Job, key: str | None, to: Sequence[str],
+               shas: Sequence[str], sends: int) -> str:
+    """The same message gets the same Message-ID, so a resend after a crash can be recognised."""
+    digest = hashlib.sha256("\n".join([job.id, key or "", *to, *shas, str(sends)]).encode()).hexdigest()
+    return f"<{digest[:32]}.docgen@{config.domain}>"
+
+
+def _decide(log: Sequence[LogEntry], key: str, to: Sequence[str], shas: Sequence[str],
+            resend: bool) -> tuple[str, int, LogEntry | None]:
+    """Why this message goes (or the log line saying it went already), and how many went before."""
+    sent = [e for e in log if e.status == "sent" and e.key == key
+            and (key or set(to) <= set(e.recipients))]
+    same_files = [e for e in sent if set(e.sha256) == set(shas)]
+    same = [e for e in same_files if set(to) <= set(e.recipients)]
+    if same and not resend:
+        return "", len(sent), same[-1]
+    reason = ("resend" if same else "new" if not sent
+              else "not reached" if same_files else "documents changed")
+    return reason, len(sent), None
+
+
+def _skipped(key: str | None, row: int | None, to: Sequence[str], files: Sequence[str],
+             done: LogEntry) -> Delivery:
+    return Delivery("skipped", key=key, row=row, recipients=tuple(to), files=tuple(files),
+                    message_id=done.message_id,
+                    message=f"already sent on {done.time}; --resend sends again")
+
+
+def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
+                 log: Sequence[LogEntry], resend: bool) -> list[Item]:
+    """One item per roster row: a message to make, or why there is none."""
+    roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
+    to_field = _to_field(job, config, roster)
+    _check_names(job, config, roster)
+    by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)
+    for record in records:
+        if record.get("key"):
+            by_key[record["key"]].append(record)
+    job_info, today = {"id": job.id, "locale": job.locale}, build_date()
+    items: list[Item] = []
+    for row in roster.rows:
+        value = row.value(job.key)
+        key = None if value is None else str(value)
+        lines = by_key.get(key or "", [])
+        ok = [line for line in lines if _document(line)]
+        failed = sorted({line.get("document", "") for line in lines if line.get("status") == "failed"})
+        fail = Delivery("failed", key=key or "", row=row.number)
+        if key is None:
+            items.append(replace(fail, message=f"the key field '{job.key}' is empty"))
+            continue
+        if not ok:
+            if failed:
+                items.append(replace(fail, message=f"no documents to send: {', '.join(failed)} failed "
+                                     "in the build; fix them and build again"))
+            elif not lines:
+                items.append(replace(fail, message="not in this build's manifest.csv: "
+                                     "run docgen build again"))
+            else:
+                items.append(Delivery("skipped", key=key, row=row.number,
+                                      message="no documents for this worker in this build"))
+            continue
+        cell = roster.cell(to_field, row.number)
+        to = split_addresses(row.value(to_field))
+        bad = [a for a in to if not is_address(a)]
+        if not to or bad:
+            problem = f"not an e-mail address: {', '.join(bad)}" if bad else "no e-mail address"
+            items.append(replace(fail, message=f"{problem} (cell {cell}): fix the roster, or deliver "
+                                 "by hand"))
+            continue
+        try:
+            attachments = _attachments(out, ok, config.max_attachment_bytes)
+        except DocgenError as err:
+            items.append(replace(fail, recipients=tuple(to), message=str(err)))
+            continue
+        shas = [a.sha256 for a in attachments]
+        reason, sends, done = _decide(log, key, to, shas, resend)
+        if done is not None:
+            items.append(_skipped(key, row.number, to, [a.name for a in attachments], done))
+            continue
+        if failed:
+            reason += f"; without {', '.join(failed)} (failed in the build)"
+        context = {**row_context(row.fields, number=row.number, course=job.course, job=job_info,
+                                 today=today), "documents": [a.name for a in attachments]}
+        items.append(Pending(key, row.number, tuple(to), attachments, context, reason,
+                             message_id(config, job, key, to, shas, sends), tuple(shas)))
+    return items
+
+
+def office_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
+                 log: Sequence[LogEntry], address: str, resend: bool, *, dry_run: bool) -> list[Item]:
+    """One message to an office: the whole batch as one zip (made unless ``dry_run``)."""
+    if not is_address(address):
+        raise UnusableError([DocgenError(f"--to-office: not an e-mail address: {address!r}")])
+    ok = sorted((r for r in records if _document(r)), key=lambda r: r["path"])
+    if not ok:
+        raise UnusableError([DocgenError(f"no documents in {out / 'manifest.csv'}",
+                                         hint="run docgen build first")])
+    name = sanitize_segment(f"{job.id}.zip")
+    failed = Delivery("failed", recipients=(address,), files=(name,))
+    try:
+        for line in ok:
+            _checked(out, line)
+    except DocgenError as err:
+        return [replace(failed, message=str(err))]
+    # The documents' fingerprints, not the zip's: "the same documents" is what must not go twice.
+    shas = tuple(r["sha256"] for r in ok)
+    reason, sends, done = _decide(log, "", [address], shas, resend)
+    if done is not None:
+        return [_skipped(None, None, [address], [name], done)]
+    zipped = Attachment(name, f"{MAIL_FOLDER}/{name}", "", 0)
+    if not dry_run:
+        try:
+            zipped = _batch_zip(job, out, ok, config.max_attachment_bytes)
+        except DocgenError as err:
+            return [replace(failed, message=str(err))]
+    context = {"course": job.course, "job": {"id": job.id, "locale": job.locale},
+               "today": build_date(), "row": None, "documents": [r["path"] for r in ok]}
+    return [Pending(None, None, (address,), (zipped,), context, reason,
+                    message_id(config, job, None, [address], shas, sends), shas)]
+
+
+def _batch_zip(job: Job, out: Path, lines: Sequence[Mapping[str, str]], limit: int) -> Attachment:
+    """The batch bundle in ``mail/<job id>.zip`` (same documents, same bytes), within the limit."""
+    from docgen.bundles import BundleEntry, make_bundles
+
+    entries = [BundleEntry(key=r.get("key") or None, label=r.get("key") or "", path=r["path"],
+                           group=None) for r in lines]
+    [path] = make_bundles(out, entries, modes=["batch"], folder=MAIL_FOLDER,
+                          batch_name=sanitize_segment(job.id))
+    size = path.stat().st_size
+    if size > limit:
+        raise DocgenError(f"the zip is {size / _MB:.1f} MB, over max_attachment_mb = "
+                          f"{round(limit / _MB, 3):g}", hint="send the bundles per site instead")
+    relative = path.relative_to(out).as_posix()
+    return Attachment(path.name, relative, sha256_file(path), size)
+
+
+def _document(line: Mapping[str, str]) -> bool:
+    """An ok document of the build; zip bundles the build listed are not documents to mail."""
+    path = line.get("path") or ""
+    return line.get("status") in ("ok", "unchanged") and bool(path) and not path.startswith(f"{BUNDLES}/")
+
+
+def _checked(out: Path, line: Mapping[str, str]) -> Path:
+    """The file of a manifest line, if it is still the one the build wrote."""
+    try:
+        path = inside(out, line["path"])
+    except ValueError as err:
+        raise DocgenError(str(err)) from err
+    if not path.is_file():
+        raise DocgenError(f"{line['path']} is missing: run docgen build again")
+    if sha256_file(path) != line.get("sha256"):
+        raise DocgenError(f"{line['path']} changed since the build: run docgen build again")
+    return path
+
+
+def _attachments(out: Path, lines: Sequence[Mapping[str, str]], limit: int) -> tuple[Attachment, ...]:
+    result: list[Attachment] = []
+    names: set[str] = set()
+    for line in lines:
+        path = _checked(out, line)
+        name = path.name
+        if name.casefold() in names:  # two documents with one file name: tell them apart
+            name = sanitize_segment(f"{line.get('document', '')}_{name}")
+        names.add(name.casefold())
+        result.append(Attachment(name, line["path"], line["sha256"], path.stat().st_size))
+    total = sum(a.size for a in result)
+    if total > limit:
+        raise DocgenError(f"attachments are {total / _MB:.1f} MB, over max_attachment_mb = "
+                          f"{round(limit / _MB, 3):g}", hint="raise the limit in [mail] or send them by hand")
+    return tuple(result)
+
+
+def _to_field(job: Job, config: MailConfig, roster: Roster) -> str:
+    for candidate in (config.to_field, field_name(config.to_field)):
+        if candidate in roster.fields:
+            return candidate
+    close = difflib.get_close_matches(field_name(config.to_field), roster.fields, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "add a column with the workers' addresses"
+    raise UnusableError([JobError(f"[mail] to = '{config.to_field}', but no column of "
+                                  f"{roster.name} gives that field", file=job.path.name,
+                                  field=config.to_field, hint=hint)])
+
+
+def _check_names(job: Job, config: MailConfig, roster: Roster) -> None:
+    """Every name subject and bodies read must be a roster field or a builtin: fatal before sending."""
+    env = make_environment(job.locale)
+    known = set(roster.fields) | MAIL_NAMES
+    problems: list[DocgenError] = []
+    for name in ("subject", "body", "html_body"):
+        source = getattr(config, name)
+        for missing in sorted(names_used(env, source) - known) if source else ():
+            close = difflib.get_close_matches(missing, roster.fields, n=1)
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else f"the roster's columns give: {', '.join(roster.fields)}")
+            problems.append(TemplateError(f"[mail] {name} uses the field '{missing}', but no column "
+                                          f"of {roster.name} gives it", file=job.path.name,
+                                          field=missing, hint=hint))
+    if problems:
+        raise UnusableError(problems)

@@ -1,0 +1,138 @@
+"""Incremental builds, stale documents, and resuming after a build is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+from docx import Document
+from pypdf import PdfReader
+
+from docgen.cli import cli
+from docgen.resume import JOURNAL
+from tests.conftest import WORKERS, fiscal_code
+from tests.helpers import check_hashes, manifest
+
+
+def build(job: Path, out: Path, *extra: str) -> tuple[int, str, list[dict[str, str]]]:
+    result = CliRunner().invoke(cli, ["build", str(job), "--out", str(out), "-j", "1", *extra])
+    return result.exit_code, result.stdout, manifest(out)
+
+
+def statuses(lines: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(line["row"], line["document"], line["status"]) for line in lines]
+
+
+def test_rerun_leaves_unchanged_documents_alone(make_job: Callable[..., Path],
+                                                tmp_path: Path) -> None:
+    """A second build with the same inputs rewrites nothing and says so."""
+    job, out = make_job(), tmp_path / "out"
+    build(job, out)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")}
+    code, stdout, lines = build(job, out)
+    assert code == 0
+    assert stdout.startswith("0 ok, 4 unchanged, 3 skipped, 0 failed")
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")} == mtimes
+    assert all(line["inputs"] for line in lines if line["status"] == "unchanged")
+    check_hashes(out)
+
+
+def test_changed_row_and_altered_file_are_regenerated(make_job: Callable[..., Path],
+                                                      tmp_path: Path) -> None:
+    """Only the row whose values changed, and a file altered on disk, are made again."""
+    out = tmp_path / "out"
+    build(make_job(), out)
+    rows = [list(r) for r in WORKERS]
+    rows[2][5] = 119
+    job = make_job(rows=rows)
+    (out / "elenco.pdf").write_bytes(b"tampered")
+    code, stdout, lines = build(job, out)
+    assert code == 0
+    assert ("4", "attestato", "ok") in statuses(lines)
+    assert ("2", "attestato", "unchanged") in statuses(lines)
+    assert ("", "elenco", "ok") in statuses(lines)
+    assert "2 document(s) regenerated: BIANCHI Giulia, attestato; elenco" in stdout
+    check_hashes(out)
+
+
+def test_force_and_missing_files(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """--force makes everything again; a deleted document is made again without it."""
+    job, out = make_job(), tmp_path / "out"
+    build(job, out)
+    (out / "DNGNCL80A01I726W/attestato.pdf").unlink()
+    _, _, lines = build(job, out)
+    assert ("2", "attestato", "ok") in statuses(lines)
+    assert (out / "DNGNCL80A01I726W/attestato.pdf").exists()
+    _, stdout, lines = build(job, out, "--force")
+    assert stdout.startswith("4 ok, 3 skipped")
+
+
+def test_template_change_regenerates_its_documents(make_job: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    """Editing a template (or a file beside it) makes its documents again."""
+    out = tmp_path / "out"
+    build(make_job(), out)
+    job = make_job(html="<p>Attestato per {{ nome }} {{ cognome }}</p>")
+    _, _, lines = build(job, out)
+    assert [s for s in statuses(lines) if s[1] == "attestato"] == [
+        ("2", "attestato", "ok"), ("3", "attestato", "skipped"), ("4", "attestato", "ok")]
+    assert ("2", "lettera", "unchanged") in statuses(lines)
+
+
+def test_removed_worker_is_stale_until_pruned(make_job: Callable[..., Path],
+                                              tmp_path: Path) -> None:
+    """Documents of a worker no longer on the roster are reported, never deleted silently."""
+    out = tmp_path / "out"
+    build(make_job(), out)
+    job = make_job(rows=WORKERS[1:])
+    code, stdout, lines = build(job, out)
+    assert code == 0
+    stale = [(line["key"], line["path"]) for line in lines if line["status"] == "stale"]
+    assert stale == [("DNGNCL80A01I726W", "DNGNCL80A01I726W/attestato.pdf"),
+                     ("DNGNCL80A01I726W", "D'Angelo_Niccolò/lettera.docx")]
+    assert "2 stale document(s)" in stdout
+    assert (out / "DNGNCL80A01I726W/attestato.pdf").exists()
+    code, stdout, lines = build(job, out, "--prune")
+    assert "2 stale document(s) removed" in stdout
+    assert not (out / "DNGNCL80A01I726W").exists()
+    assert not any(line["status"] == "stale" for line in lines)
+
+
+def test_killed_build_resumes_without_loss(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """SIGKILL in the middle of a real build: no half-written file, and the next run
+    trusts what was finished and makes only the rest."""
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(60)]
+    job, out = make_job(rows=rows), tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "docgen", "build", str(job), "--out", str(out), "-j", "1", "-q"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = out / JOURNAL
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") > 20:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the build finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "manifest.csv").exists()
+    for pdf in out.rglob("*.pdf"):
+        assert len(PdfReader(pdf).pages) == 1  # complete, or not there at all
+    for docx in out.rglob("*.docx"):
+        Document(str(docx))
+    finished = journal.read_text(encoding="utf-8").count("\n") - 1
+
+    code, stdout, lines = build(job, out)
+    assert code == 0
+    counts = {s: sum(line["status"] == s for line in lines) for s in ("ok", "unchanged")}
+    assert counts["unchanged"] >= finished - 1 and counts["ok"] + counts["unchanged"] == 121
+    assert not list(out.rglob(".*.tmp")) and not journal.exists()
+    check_hashes(out)
