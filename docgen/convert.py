@@ -133,6 +133,7 @@ class _Converter:
     def __init__(self, soffice: Path, work: Path, convert_to: str, timeout: float,
                  startup_timeout: float) -> None:
         self.soffice = soffice
+        self.pdfa = "SelectPdfVersion" in convert_to
         self.profile = work / "profile"
         self.outdir = work / "out"
         self.convert_to = convert_to
@@ -206,11 +207,14 @@ class _Converter:
         unfinished = []
         for job in batch:
             if _complete_pdf(job.produced):
-                report(job, _install(job))
+                report(job, self.install(job))
             else:
                 unfinished.append(job)
         if not unfinished:
             return
+        for job in unfinished:
+            # A killed process may leave a truncated PDF; a retry must not mistake it for its own.
+            job.produced.unlink(missing_ok=True)
         if outcome.timed_out or outcome.returncode != 0:
             if len(batch) == 1:
                 report(batch[0], self.failure(batch[0], outcome))
@@ -225,6 +229,23 @@ class _Converter:
                 "LibreOffice could not read this file (corrupt, or not a Word document)",
                 file=str(job.source),
             ))
+
+    def install(self, job: _Job) -> Path | Exception:
+        """Move the produced PDF next to its DOCX atomically, once it is what was asked for."""
+        try:
+            data = job.produced.read_bytes()
+            job.produced.unlink()
+        except OSError as err:
+            return ConversionError(f"cannot read LibreOffice's PDF: {err.strerror}", file=str(job.source))
+        # LibreOffice before 7.4 ignores JSON filter options and silently writes a plain PDF.
+        if self.pdfa and b"pdfaid:part" not in data:
+            return ConversionError("LibreOffice wrote a plain PDF instead of PDF/A",
+                                   file=str(job.source), hint="LibreOffice 7.4 or newer is needed for PDF/A")
+        try:
+            atomic_write(job.target, data)
+        except OSError as err:
+            return ConversionError(f"cannot write {job.target.name}: {err.strerror}", file=str(job.source))
+        return job.target
 
     def failure(self, job: _Job, outcome: _Run) -> ConversionError:
         """The error for a single-file process that hung or crashed."""
@@ -317,17 +338,6 @@ def _complete_pdf(path: Path) -> bool:
             return b"%%EOF" in handle.read()
     except OSError:
         return False
-
-
-def _install(job: _Job) -> Path | Exception:
-    """Move the produced PDF next to its DOCX atomically."""
-    try:
-        atomic_write(job.target, job.produced.read_bytes())
-    except OSError as err:
-        return ConversionError(f"cannot write {job.target.name}: {err.strerror}", file=str(job.source))
-    finally:
-        job.produced.unlink(missing_ok=True)
-    return job.target
 
 
 def _environment() -> dict[str, str]:

@@ -31,7 +31,10 @@ DEFAULT_MAX_MB = 10
 TEMPLATE_SUFFIXES = (".txt", ".text", ".html", ".htm", ".j2", ".jinja", ".md", ".tpl")
 DEFAULT_OFFICE_SUBJECT = "{{ job.id }}: {{ documents | length }} documents"
 DEFAULT_OFFICE_BODY = "Attached: the {{ documents | length }} documents of {{ job.id }}, in one zip file.\n"
-_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\.][^@\s<>(),;:\"\[\]\\]*$")
+# ASCII addresses only: non-ASCII ones need SMTPUTF8, which few relays offer. The domain needs a dot,
+# so that "mario@gmail" is caught as the typo it is.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,9 @@ def load_mail_config(job: Job) -> MailConfig:
         pairs = getaddresses(values)
         bad = [v for v, (_, a) in zip(values, pairs, strict=False) if not is_address(a)]
         if bad or len(pairs) != len(values):
-            problems.append(JobError(f"[mail] {name}: not an e-mail address: {', '.join(map(repr, bad or values))}",
-                                     file=path.name, hint='write e.g. "Formazione <formazione@example.org>"'))
+            shown = ", ".join(map(repr, bad or values))
+            problems.append(JobError(f"[mail] {name}: not an e-mail address: {shown}", file=path.name,
+                                     hint='write e.g. "Formazione <formazione@example.org>"'))
             return []
         if single and len(pairs) != 1:
             problems.append(JobError(f"[mail] {name} must be one address", file=path.name))

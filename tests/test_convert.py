@@ -158,10 +158,12 @@ def test_real_conversion_over_time_is_killed(soffice: Path, tmp_path: Path) -> N
 FAKE_SOFFICE = """\
 #!{python}
 # A stand-in for soffice: HANG files start a child that sleeps, CRASH files exit 1,
-# anything else becomes a tiny PDF in --outdir.
-import os, subprocess, sys, time
+# anything else becomes a tiny PDF in --outdir, marked PDF/A when asked (unless FAKE_OLD is set,
+# like a LibreOffice older than 7.4 that ignores JSON filter options).
+import os, subprocess, sys
 args = sys.argv[1:]
 outdir = args[args.index("--outdir") + 1]
+pdfa = "SelectPdfVersion" in args[args.index("--convert-to") + 1] and not os.environ.get("FAKE_OLD")
 for name in args[args.index("--outdir") + 2:]:
     content = open(name, "rb").read()
     if b"HANG" in content:
@@ -173,7 +175,8 @@ for name in args[args.index("--outdir") + 2:]:
         sys.exit(1)
     stem = os.path.splitext(os.path.basename(name))[0]
     with open(os.path.join(outdir, stem + ".pdf"), "wb") as pdf:
-        pdf.write(b"%PDF-1.4\\n" + content + b"\\n%%EOF\\n")
+        pdf.write(b"%PDF-1.4\\n" + content + (b"<pdfaid:part>3</pdfaid:part>" if pdfa else b"")
+                  + b"\\n%%EOF\\n")
 """
 
 
@@ -242,3 +245,16 @@ def test_unknown_variant_is_refused_before_anything_runs(fake_soffice: Path, tmp
     assert info.value.exit_code == 2
     assert not fake_soffice.exists()
     assert not doc.with_suffix(".pdf").exists()
+
+
+def test_pdfa_ignored_by_an_old_libreoffice_is_a_failure(fake_soffice: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain PDF where PDF/A was asked for is not passed off as PDF/A."""
+    monkeypatch.setenv("FAKE_OLD", "1")
+    doc = tmp_path / "a.docx"
+    doc.write_bytes(b"uno")
+    error = convert_to_pdf([doc], workdir=tmp_path)[doc]
+    assert isinstance(error, ConversionError)
+    assert "7.4" in str(error)
+    assert not doc.with_suffix(".pdf").exists()
+    assert convert_to_pdf([doc], pdf_variant=None, workdir=tmp_path)[doc] == doc.with_suffix(".pdf")

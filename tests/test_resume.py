@@ -130,7 +130,7 @@ def test_killed_build_resumes_without_loss(make_job: Callable[..., Path], tmp_pa
         Document(str(docx))
     finished = journal.read_text(encoding="utf-8").count("\n") - 1
 
-    code, stdout, lines = build(job, out)
+    code, _stdout, lines = build(job, out)
     assert code == 0
     counts = {s: sum(line["status"] == s for line in lines) for s in ("ok", "unchanged")}
     assert counts["unchanged"] >= finished - 1 and counts["ok"] + counts["unchanged"] == 121
