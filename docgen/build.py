@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from docgen.delivery import bundle_documents, convert_documents
 from docgen.files import atomic_write, inside
 from docgen.job import DocumentSpec, Job
 from docgen.manifest import Outcome, Report, write_manifest
@@ -32,25 +33,37 @@ class Renderers:
     """Each template prepared once per process, on first use."""
 
     def __init__(self, job: Job) -> None:
-        self.locale = job.locale
+        self.job = job
         self.specs = {d.name: d for d in job.documents}
         self._ready: dict[str, Renderer] = {}
 
     def get(self, name: str) -> Renderer:
         if name not in self._ready:
-            spec = self.specs[name]
-            self._ready[name] = _prepare(spec, self.locale)
+            self._ready[name] = _prepare(self.specs[name], self.job)
         return self._ready[name]
 
 
-def _prepare(spec: DocumentSpec, locale: str) -> Renderer:
+def _prepare(spec: DocumentSpec, job: Job) -> Renderer:
     if spec.kind == "docx":
         from docgen.render_docx import DocxRenderer
 
-        return DocxRenderer(spec.template, locale)
+        return DocxRenderer(spec.template, job.locale)
     from docgen.render_pdf import PdfRenderer
 
-    return PdfRenderer(spec.template, locale)
+    return PdfRenderer(spec.template, job.locale, pdf_variant=job.pdf_variant,
+                       metadata=pdf_metadata(spec, job))
+
+
+def pdf_metadata(spec: DocumentSpec, job: Job) -> dict[str, str]:
+    """PDF properties as Jinja patterns over the row: the job's, the document's title, the
+    language of the locale, and an identifier that stays the same from build to build."""
+    metadata = dict(job.metadata)
+    if spec.title:
+        metadata["title"] = spec.title
+    metadata["lang"] = job.locale.split("_")[0]
+    per_row = "/{{ " + job.key + " }}" if spec.scope == "row" else ""
+    metadata["identifier"] = "{{ job.id }}/" + spec.name + per_row
+    return metadata
 
 
 @dataclass(frozen=True)
@@ -198,11 +211,14 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     outcomes: dict[int, Outcome] = {}
     report = Report()
 
-    def record(index: int, outcome: Outcome) -> None:
-        outcomes[index] = outcome
+    def note(outcome: Outcome) -> None:
         journal.add(outcome)
         if on_outcome:
             on_outcome(outcome)
+
+    def record(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        note(outcome)
 
     tasks = []
     for index, item in enumerate(plan.items):
@@ -230,9 +246,16 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
             if previous.existed(item):
                 report.regenerated.append(f"{item.label}, {item.document.name}"
                                           if item.label else item.document.name)
+        ordered = [outcomes[i] for i in sorted(outcomes)]
+        if job.converts_pdf and not stop():
+            ordered += convert_documents(job, out, ordered, previous, force=force,
+                                         on_outcome=note)
     finally:
         journal.close()
-    ordered = [outcomes[i] for i in sorted(outcomes)]
+    if job.zip:
+        rows = {i.key: i.row for i in plan.items if i.row is not None and i.key}
+        groups = {k: _text(r.value(job.group_field)) for k, r in rows.items()}
+        ordered += bundle_documents(job, out, ordered, groups)
     stale = previous.stale(ordered, {d.name for d in job.documents})
     if prune_stale:
         report.pruned = prune(out, stale)
@@ -245,6 +268,10 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
     report.outcomes = ordered
     return report
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",

@@ -75,13 +75,17 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
 @click.option("--only", multiple=True, metavar="NAME", help="Build only this document (repeatable).")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed document.")
 @click.option("--force", is_flag=True, help="Make every document again, even unchanged ones.")
+@click.option("--pdf", is_flag=True,
+              help="Also convert every Word document to PDF (LibreOffice), as pdf = true does.")
+@click.option("--zip", "zip_bundles", is_flag=True,
+              help="Write zip bundles into bundles/: the job's zip modes, or all three.")
 @click.option("--prune", is_flag=True,
               help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
-          prune: bool, jobs: int | None, quiet: bool) -> None:
+          pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, quiet: bool) -> None:
     """Render every due document of JOB (default: input/job.toml).
 
     A re-run makes again only the documents whose inputs changed or whose file is missing
@@ -92,18 +96,23 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build
       docgen build input/job.toml --out /tmp/attestati --only attestato_frequenza
       docgen build --force --jobs 2
+      docgen build --pdf --zip
     """
     from docgen.build import build as run_build
     from docgen.build import default_jobs
+    from docgen.job import ZIP_MODES
     from docgen.plan import make_plan
 
     job = _load(job_file, only)
+    if pdf or zip_bundles:
+        job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else ())
     plan = make_plan(job)
     folder = out or Path("output") / job.id
     if not quiet:
         for warning in plan.warnings:
             click.echo(f"warning: {warning}", err=True)
-    with _progress(len(plan.items), quiet) as advance:
+    conversions = sum(1 for i in plan.due if i.document.pdf)
+    with _progress(len(plan.items) + conversions, quiet) as advance:
         report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
                            fail_fast=fail_fast, partial=bool(only), force=force,
                            prune_stale=prune, on_outcome=advance)

@@ -6,7 +6,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,8 +20,14 @@ ROSTER_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
-JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks"}
-DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope"}
+JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
+            "pdf_variant", "metadata", "zip", "zip_by"}
+DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
+# PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
+DEFAULT_PDF_VARIANT = "pdf/a-3u"
+PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-2u", "pdf/a-3b", "pdf/a-3u")
+METADATA_KEYS = {"title", "author", "subject", "keywords", "date"}
+ZIP_MODES = ("per-worker", "per-site-field", "batch")
 TOP_KEYS = {"job", "course", "document", "mail"}
 
 
@@ -35,6 +41,8 @@ class DocumentSpec:
     scope: Scope = "row"
     filename: str | None = None
     when: str | None = None
+    pdf: bool = False  # a Word document also converted to PDF (LibreOffice)
+    title: str | None = None  # PDF title, a Jinja pattern over the row
 
     @property
     def suffix(self) -> str:
@@ -66,6 +74,25 @@ class Job:
     documents: tuple[DocumentSpec, ...] = ()
     mail: Mapping[str, Any] = field(default_factory=dict)  # the raw [mail] table; see mail.py
     checks: Mapping[str, Any] = field(default_factory=dict)  # [job.checks]; see checks.py
+    pdf_variant: str | None = DEFAULT_PDF_VARIANT  # None: plain PDF
+    metadata: Mapping[str, str] = field(default_factory=dict)  # PDF properties, Jinja patterns
+    zip: tuple[str, ...] = ()  # bundle modes written after a build
+    zip_by: str | None = None  # the column per-site-field bundles group by
+
+    @property
+    def group_field(self) -> str:
+        """The column per-site-field bundles group by."""
+        return self.zip_by or "sede"
+
+    @property
+    def converts_pdf(self) -> bool:
+        return any(d.pdf for d in self.documents)
+
+    def with_options(self, *, pdf: bool = False, zip_modes: tuple[str, ...] = ()) -> Job:
+        """The job as ``--pdf`` and ``--zip`` change it."""
+        documents = tuple(replace(d, pdf=d.pdf or (pdf and d.kind == "docx"))
+                          for d in self.documents)
+        return replace(self, documents=documents, zip=tuple(dict.fromkeys(self.zip + zip_modes)))
 
     @property
     def folder(self) -> Path:
@@ -81,8 +108,7 @@ class Job:
             raise UnusableError(
                 [_unknown(self.path, "document", n, known, "--only") for n in unknown]
             )
-        docs = tuple(d for d in self.documents if d.name in names)
-        return Job(**{**self.__dict__, "documents": docs})
+        return replace(self, documents=tuple(d for d in self.documents if d.name in names))
 
 
 def _unknown(path: Path, what: str, name: str, known: set[str], where: str) -> JobError:
@@ -174,6 +200,17 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     else:
         problems.append(JobError("[job.checks] must be a table", file=path.name))
         checks = {}
+    pdf_variant = _pdf_variant(path, section.get("pdf_variant", DEFAULT_PDF_VARIANT), problems)
+    metadata = section.get("metadata", {})
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        problems.append(JobError("[job.metadata] maps PDF properties to texts", file=path.name))
+        metadata = {}
+    _check_keys(path, metadata, METADATA_KEYS, "[job.metadata]", problems)
+    zip_modes = _zip_modes(path, section.get("zip", []), problems)
+    zip_by = section.get("zip_by")
+    if zip_by is not None and not isinstance(zip_by, str):
+        problems.append(JobError("[job] zip_by must be a field name", file=path.name))
+        zip_by = None
     mail = data.get("mail", {})
     if not isinstance(mail, dict):
         problems.append(JobError("[mail] must be a table", file=path.name))
@@ -184,8 +221,39 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     return Job(
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
-        course=course, documents=documents, mail=mail, checks=checks,
+        course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
+        metadata=metadata, zip=zip_modes, zip_by=zip_by,
     )
+
+
+def _pdf_variant(path: Path, value: Any, problems: list[DocgenError]) -> str | None:
+    if isinstance(value, str) and value.lower() == "none":
+        return None
+    if value not in PDF_VARIANTS:
+        close = difflib.get_close_matches(str(value), PDF_VARIANTS, n=1)
+        problems.append(JobError(
+            f"pdf_variant {value!r} is not supported", file=path.name,
+            hint=(f"did you mean '{close[0]}'? " if close else "")
+            + f"use one of {', '.join(PDF_VARIANTS)}, or \"none\" for plain PDF"))
+        return DEFAULT_PDF_VARIANT
+    return str(value)
+
+
+def zip_modes(value: Any) -> tuple[str, ...] | None:
+    """``"batch"`` or ``["per-worker", "batch"]`` as a tuple; None if not valid modes."""
+    modes = [value] if isinstance(value, str) else value
+    if not isinstance(modes, list) or not all(m in ZIP_MODES for m in modes):
+        return None
+    return tuple(modes)
+
+
+def _zip_modes(path: Path, value: Any, problems: list[DocgenError]) -> tuple[str, ...]:
+    modes = zip_modes(value)
+    if modes is None:
+        problems.append(JobError(f"zip must be one or more of {', '.join(ZIP_MODES)}",
+                                 file=path.name))
+        return ()
+    return modes
 
 
 def _check_locale(path: Path, locale: str, problems: list[DocgenError]) -> str:
@@ -250,8 +318,17 @@ def _build_documents(path: Path, entries: Any, problems: list[DocgenError]) -> t
         if scope == "batch" and "when" in entry:
             problems.append(JobError("a batch document cannot have 'when'", file=path.name,
                                      document=name, hint="filter rows inside the template"))
+        pdf = entry.get("pdf", False)
+        if not isinstance(pdf, bool) or (pdf and kind != "docx"):
+            problems.append(JobError("pdf = true is for Word (.docx) documents; HTML templates "
+                                     "always give PDF", file=path.name, document=name))
+            pdf = False
+        title = entry.get("title")
+        if title is not None and not isinstance(title, str):
+            problems.append(JobError("title must be a text", file=path.name, document=name))
+            title = None
         specs.append(DocumentSpec(
             name=name, template=template_path, kind=kind, scope=scope,
-            filename=entry.get("filename"), when=entry.get("when"),
+            filename=entry.get("filename"), when=entry.get("when"), pdf=pdf, title=title,
         ))
     return tuple(specs)

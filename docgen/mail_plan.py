@@ -125,7 +125,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         value = row.value(job.key)
         key = None if value is None else str(value)
         lines = by_key.get(key or "", [])
-        ok = [line for line in lines if _document(line)]
+        ok = _mailable(lines)
         failed = sorted({line.get("document", "") for line in lines if line.get("status") == "failed"})
         fail = Delivery("failed", key=key or "", row=row.number)
         if key is None:
@@ -216,6 +216,13 @@ def _batch_zip(job: Job, out: Path, lines: Sequence[Mapping[str, str]], limit: i
                           f"{round(limit / _MB, 3):g}", hint="send the bundles per site instead")
     relative = path.relative_to(out).as_posix()
     return Attachment(path.name, relative, sha256_file(path), size)
+
+
+def _mailable(lines: Sequence[Mapping[str, str]]) -> list[Mapping[str, str]]:
+    """A worker's documents to attach: a Word document converted to PDF goes as the PDF
+    only (workers and offices expect PDF, not an editable file)."""
+    converted = {line.get("source") for line in lines if _document(line) and line.get("source")}
+    return [line for line in lines if _document(line) and line.get("path") not in converted]
 
 
 def _document(line: Mapping[str, str]) -> bool:

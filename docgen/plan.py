@@ -84,6 +84,17 @@ def make_plan(job: Job) -> Plan:
         warnings += [p for p in found if p.severity == "warning"]
     if roster is not None:
         problems += _unknown_fields(job, roster, fields)
+        if "per-site-field" in job.zip and job.group_field not in roster.fields:
+            problems.append(_missing(job.group_field, roster, job.path.name, None,
+                                     "per-site-field bundle (zip_by)"))
+    if job.converts_pdf:
+        from docgen.convert import export_filter, find_soffice
+
+        try:
+            find_soffice()
+            export_filter(job.pdf_variant)
+        except DocgenError as err:
+            problems.append(err)
     if problems or roster is None:
         raise UnusableError(problems)
     return _Planner(job, roster, fields).plan(warnings)

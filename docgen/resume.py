@@ -47,11 +47,15 @@ class Previous:
 
     def unchanged(self, item: Item) -> dict[str, str] | None:
         """The earlier record if the document would come out the same and is still intact."""
-        record = self.records.get(_id(item.document.name, item.key or "", item.path))
-        if (not record or record["status"] not in DONE or not item.inputs
-                or record.get("inputs") != item.inputs):
+        return self.intact(item.document.name, item.key or "", item.path, item.inputs)
+
+    def intact(self, document: str, key: str, path: str, inputs: str) -> dict[str, str] | None:
+        """The earlier record of ``path`` if made from the same ``inputs`` and not altered."""
+        record = self.records.get(_id(document, key, path))
+        if (not record or record["status"] not in DONE or not inputs
+                or record.get("inputs") != inputs):
             return None
-        target = self.out / item.path
+        target = self.out / path
         if not target.is_file() or sha256_file(target) != record["sha256"]:
             return None  # missing or altered since: make it again
         return record

@@ -1,0 +1,82 @@
+"""After rendering: PDFs from Word documents (LibreOffice) and zip bundles for sharing."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+from docgen.files import sha256_file
+from docgen.fingerprint import digest
+from docgen.job import Job
+from docgen.manifest import Outcome
+from docgen.resume import DONE, Previous
+
+BUNDLE_DOCUMENT = "bundle"
+
+
+def pdf_path(docx_path: str) -> str:
+    return str(PurePosixPath(docx_path).with_suffix(".pdf"))
+
+
+def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous: Previous, *,
+                      force: bool, on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
+    """A PDF beside every made Word document of a ``pdf = true`` document, one LibreOffice
+    process for the batch; a PDF whose DOCX did not change is left alone."""
+    from docgen.convert import convert_to_pdf
+
+    wanted = {d.name for d in job.documents if d.pdf}
+    results: list[Outcome] = []
+    todo: dict[Path, tuple[Outcome, str]] = {}
+    for source in (o for o in outcomes if o.document in wanted and o.status in DONE):
+        target = pdf_path(source.path)
+        inputs = digest("pdf", source.sha256, job.pdf_variant)
+        earlier = None if force else previous.intact(source.document, source.key or "", target,
+                                                      inputs)
+        if earlier:
+            outcome = _pdf(source, "unchanged", target, earlier["sha256"], inputs)
+            results.append(outcome)
+            on_outcome(outcome)
+        else:
+            todo[out / source.path] = (source, inputs)
+
+    def done(docx: Path, result: Path | Exception) -> None:
+        source, inputs = todo[docx]
+        if isinstance(result, Exception):
+            outcome = _pdf(source, "failed", "", "", inputs,
+                           f"PDF conversion failed: {result}")
+        else:
+            outcome = _pdf(source, "ok", pdf_path(source.path), sha256_file(result), inputs)
+        results.append(outcome)
+        on_outcome(outcome)
+
+    if todo:
+        convert_to_pdf(list(todo), pdf_variant=job.pdf_variant, on_done=done)
+    return results
+
+
+def _pdf(source: Outcome, status: str, path: str, sha256: str, inputs: str,
+         message: str = "") -> Outcome:
+    return Outcome(document=source.document, status=status,  # type: ignore[arg-type]
+                   row=source.row, key=source.key, path=path, sha256=sha256, message=message,
+                   inputs=inputs, source=source.path, label=source.label)
+
+
+def bundle_documents(job: Job, out: Path, outcomes: Sequence[Outcome],
+                     groups: Mapping[str, str | None]) -> list[Outcome]:
+    """The zip bundles the job asks for, listed as manifest lines of their own."""
+    from docgen.bundles import BundleEntry, make_bundles
+
+    entries = [BundleEntry(key=o.key, label=f"{o.label}_{o.key}" if o.label else str(o.key),
+                           path=o.path, group=groups.get(o.key or ""))
+               for o in outcomes if o.status in DONE and o.path]
+    paths = make_bundles(out, entries, modes=job.zip, batch_name=job.id)
+    return [Outcome(document=BUNDLE_DOCUMENT, status="ok",
+                    path=str(PurePosixPath(p.relative_to(out))), sha256=sha256_file(p),
+                    message=f"{_count(p)} document(s)")
+            for p in paths]
+
+
+def _count(bundle: Path) -> int:
+    with zipfile.ZipFile(bundle) as archive:
+        return len(archive.namelist())
