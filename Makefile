@@ -10,6 +10,7 @@ SYSTEM_STAMP := $(VENV)/.system-stamp
 
 demo: $(STAMP)
 	$(BIN)/docgen build input/job.toml
+	$(BIN)/docgen mail input/job.toml --drafts
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

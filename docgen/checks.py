@@ -166,6 +166,13 @@ def _email(number: int, field: str, email: str) -> Iterator[Issue]:
 
 
 def _birth_date(number: int, field: str, born: Any, start: dt.date) -> Iterator[Issue]:
+    if isinstance(born, str):
+        from docgen.templating import as_date
+
+        try:  # dd/mm/yyyy text prints as a date too
+            born = as_date(born)
+        except ValueError:
+            pass
     if not isinstance(born, dt.date):
         yield Issue(number, field, f"'{born}' is not a date", "write it as 12/03/1975, or format "
                     "the cell as a date")

@@ -293,6 +293,6 @@ def _date_columns(names: list[str | None], rows: list[tuple[int, list[Any]]]) ->
         values = [cells[index] for _, cells in rows if cells[index] is not None]
         dates = sum(isinstance(v, dt.date) or (isinstance(v, str) and bool(_DMY.match(v)))
                     for v in values)
-        if values and dates * 2 > len(values):
+        if values and dates * 2 >= len(values):
             result.add(index)
     return result

@@ -26,7 +26,8 @@ def _locale(code: str) -> Any:
     return Locale.parse(code)
 
 
-def _as_date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date:
+    """A date, a datetime, or text written dd/mm/yyyy or yyyy-mm-dd, as a date."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -49,7 +50,7 @@ def format_date(value: Any, format: str = "short", *, locale: str = "it_IT") -> 
         return ""
     from babel.dates import format_date as babel_format_date
 
-    day = _as_date(value)
+    day = as_date(value)
     loc = _locale(locale)
     if format in ("short", "medium", "long", "full"):
         pattern = loc.date_formats[format].pattern
