@@ -6,6 +6,7 @@ by their usual field names.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -169,10 +170,8 @@ def _birth_date(number: int, field: str, born: Any, start: dt.date) -> Iterator[
     if isinstance(born, str):
         from docgen.templating import as_date
 
-        try:  # dd/mm/yyyy text prints as a date too
+        with contextlib.suppress(ValueError):  # dd/mm/yyyy text prints as a date too
             born = as_date(born)
-        except ValueError:
-            pass
     if not isinstance(born, dt.date):
         yield Issue(number, field, f"'{born}' is not a date", "write it as 12/03/1975, or format "
                     "the cell as a date")

@@ -20,12 +20,13 @@ Deliberate test cases for the engine:
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -74,10 +75,8 @@ def new_document(title: str, subject: str) -> Document:
         h.paragraph_format.space_after = Pt(4)
         h.paragraph_format.keep_with_next = True
 
-    try:
+    with contextlib.suppress(KeyError):
         doc.styles["Footer"].font.size = Pt(7.5)
-    except KeyError:
-        pass
     cp = doc.core_properties
     cp.title = title
     cp.subject = subject
@@ -190,10 +189,10 @@ def para(container, text="", bold=False, size=None, color=None, align=None, afte
 
 def set_widths(table, widths_cm) -> None:
     table.autofit = False
-    for col, w in zip(table.columns, widths_cm):  # w:gridCol (LibreOffice uses the grid)
+    for col, w in zip(table.columns, widths_cm, strict=False):  # w:gridCol (LibreOffice uses the grid)
         col.width = Cm(w)
     for row in table.rows:
-        for cell, w in zip(row.cells, widths_cm):
+        for cell, w in zip(row.cells, widths_cm, strict=False):
             cell.width = Cm(w)
 
 
@@ -309,7 +308,7 @@ def loop_table(doc, headers, widths, for_tag, cells_content, endfor_tag="{%tr en
     cell_margins(t)
     hdr = t.rows[0]
     repeat_header(hdr)
-    for c, h in zip(hdr.cells, headers):
+    for c, h in zip(hdr.cells, headers, strict=False):
         shade(c, "17324D")
         p = c.paragraphs[0]
         p.paragraph_format.space_after = Pt(0)
@@ -320,7 +319,7 @@ def loop_table(doc, headers, widths, for_tag, cells_content, endfor_tag="{%tr en
     trPr = r_body_row._tr.get_or_add_trPr()
     trPr.append(OxmlElement("w:cantSplit"))  # a unit never breaks across pages
     r_body = r_body_row.cells
-    for c, content in zip(r_body, cells_content):
+    for c, content in zip(r_body, cells_content, strict=False):
         p = c.paragraphs[0]
         p.paragraph_format.space_after = Pt(0)
         for text, bold, align in content:
@@ -331,7 +330,7 @@ def loop_table(doc, headers, widths, for_tag, cells_content, endfor_tag="{%tr en
     r_end[0].paragraphs[0].add_run(endfor_tag)
     if total:
         cells = t.add_row().cells
-        for c, (text, align) in zip(cells, total):
+        for c, (text, align) in zip(cells, total, strict=False):
             p = c.paragraphs[0]
             p.paragraph_format.space_after = Pt(0)
             run(p, text, bold=True, size=9)
@@ -344,7 +343,7 @@ def loop_table(doc, headers, widths, for_tag, cells_content, endfor_tag="{%tr en
 def signature_table(doc, left_lines, right_lines):
     t = doc.add_table(rows=1, cols=2)
     no_borders(t)
-    for cell, lines in zip(t.rows[0].cells, (left_lines, right_lines)):
+    for cell, lines in zip(t.rows[0].cells, (left_lines, right_lines), strict=False):
         first = True
         for text, bold, color in lines:
             p = cell.paragraphs[0] if first else cell.add_paragraph()

@@ -158,13 +158,13 @@ NOTE_RETAKE = "Prova di recupero da programmare"
 _MONTHS = "ABCDEHLMPRST"
 _VOWELS = set("AEIOU")
 _ODD = {
-    **dict(zip("0123456789", [1, 0, 5, 7, 9, 13, 15, 17, 19, 21])),
+    **dict(zip("0123456789", [1, 0, 5, 7, 9, 13, 15, 17, 19, 21], strict=False)),
     **dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10,
-                22, 25, 24, 23])),
+                22, 25, 24, 23], strict=False)),
 }
 _EVEN = {**{str(i): i for i in range(10)}, **{c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}}
-_OMOCODIA = dict(zip("0123456789", "LMNPQRSTUV"))
+_OMOCODIA = dict(zip("0123456789", "LMNPQRSTUV", strict=False))
 _OMOCODIA_POSITIONS = (14, 13, 12, 10, 9, 7, 6)  # substituted right to left
 
 
