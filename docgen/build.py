@@ -249,7 +249,7 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
         ordered = [outcomes[i] for i in sorted(outcomes)]
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
-                                         on_outcome=note)
+                                         on_outcome=note, processes=jobs)
     finally:
         journal.close()
     if job.zip:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from docgen.files import sha256_file
@@ -20,9 +22,10 @@ def pdf_path(docx_path: str) -> str:
 
 
 def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous: Previous, *,
-                      force: bool, on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """A PDF beside every made Word document of a ``pdf = true`` document, one LibreOffice
-    process for the batch; a PDF whose DOCX did not change is left alone."""
+                      force: bool, on_outcome: Callable[[Outcome], None],
+                      processes: int = 1) -> list[Outcome]:
+    """A PDF beside every made Word document of a ``pdf = true`` document, converted in batches
+    by ``processes`` LibreOffice processes; a PDF whose DOCX did not change is left alone."""
     from docgen.convert import convert_to_pdf
 
     wanted = {d.name for d in job.documents if d.pdf}
@@ -40,6 +43,8 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
         else:
             todo[out / source.path] = (source, inputs)
 
+    lock = threading.Lock()
+
     def done(docx: Path, result: Path | Exception) -> None:
         source, inputs = todo[docx]
         if isinstance(result, Exception):
@@ -47,12 +52,19 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
                            f"PDF conversion failed: {result}")
         else:
             outcome = _pdf(source, "ok", pdf_path(source.path), sha256_file(result), inputs)
-        results.append(outcome)
-        on_outcome(outcome)
+        with lock:  # called from each LibreOffice's thread
+            results.append(outcome)
+            on_outcome(outcome)
 
-    if todo:
-        convert_to_pdf(list(todo), pdf_variant=job.pdf_variant, on_done=done)
-    return results
+    files = list(todo)
+    # Each LibreOffice process is single-threaded: one per core, each with its own profile.
+    shares = [files[i::processes] for i in range(max(1, min(processes, len(files))))]
+    with ThreadPoolExecutor(len(shares) or 1) as pool:
+        for future in [pool.submit(convert_to_pdf, share, pdf_variant=job.pdf_variant,
+                                   on_done=done) for share in shares if share]:
+            future.result()
+    order = {path: n for n, path in enumerate(o.path for o in outcomes)}
+    return sorted(results, key=lambda o: order.get(o.source, 0))
 
 
 def _pdf(source: Outcome, status: str, path: str, sha256: str, inputs: str,
