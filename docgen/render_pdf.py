@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterator
+import os
+import warnings
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,13 +16,40 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from docgen.stylecache import StylesheetCache
 from docgen.templating import make_environment
 
 LOGGER = logging.getLogger("weasyprint")
+METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "lang", "identifier",
+                           "date"})
+_IMAGE_CACHE_LIMIT = 256  # distinct image URLs kept per template (per-row photos would grow)
 
 
 class RenderError(Exception):
     """WeasyPrint reported a problem (missing image, refused URL, bad CSS) for one document."""
+
+
+class SubsettingWarning(UserWarning):
+    """WeasyPrint subsets fonts with fontTools: several times slower than HarfBuzz."""
+
+
+def subsetting_backend() -> str:
+    """``"harfbuzz"`` or ``"fonttools"``: what WeasyPrint will subset embedded fonts with."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    # The same test WeasyPrint makes before subsetting (pdf/fonts.py).
+    if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+        return "harfbuzz"
+    return "fonttools"
+
+
+def warn_if_slow_subsetting() -> None:
+    if subsetting_backend() == "fonttools":
+        message = ("HarfBuzz's subset library is missing: WeasyPrint falls back to fontTools "
+                   "and PDFs are several times slower (Debian: apt-get install "
+                   "libharfbuzz-subset0)")
+        logging.getLogger("docgen").warning(message)
+        warnings.warn(message, SubsettingWarning, stacklevel=2)
 
 
 class FolderFetcher(URLFetcher):
@@ -38,6 +68,18 @@ class FolderFetcher(URLFetcher):
         elif scheme != "data":
             raise ValueError(f"refused: {url} (templates may only use files in their folder)")
         return super().fetch(url, headers)
+
+
+class ImageCache(dict[str, Any]):
+    """WeasyPrint's image cache, minus failures: WeasyPrint caches a missing image as None
+    and logs the error only the first time, so later documents would silently pass."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if value is None:
+            return
+        if len(self) >= _IMAGE_CACHE_LIMIT:
+            self.clear()
+        super().__setitem__(key, value)
 
 
 class _Collect(logging.Handler):
@@ -61,30 +103,88 @@ def _weasyprint_errors() -> Iterator[_Collect]:
         LOGGER.removeHandler(handler)
 
 
-class PdfRenderer:
-    """One HTML template, compiled once; renders a context to PDF bytes."""
+def document_date(fixed: str | None = None) -> str:
+    """Creation and modification date of every PDF, as a W3C date: SOURCE_DATE_EPOCH when
+    set, else ``fixed`` (ISO date or date-time), else today at midnight, so re-runs on the
+    same day give the same bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    elif fixed:
+        when = dt.datetime.fromisoformat(str(fixed))
+        when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    else:
+        when = dt.datetime.combine(dt.date.today(), dt.time(), dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def __init__(self, path: Path, locale: str) -> None:
+
+class PdfRenderer:
+    """One HTML template, compiled once, with WeasyPrint's fonts, parsed stylesheets and
+    images kept for the whole run; renders a context to PDF bytes."""
+
+    def __init__(self, path: Path, locale: str, *, pdf_variant: str | None = None,
+                 metadata: Mapping[str, str] | None = None) -> None:
+        from weasyprint.pdf import VARIANTS
+
+        unknown = set(metadata or {}) - METADATA_KEYS
+        if unknown:
+            raise ValueError(f"unknown PDF metadata: {', '.join(sorted(unknown))}")
+        if pdf_variant is not None and pdf_variant not in VARIANTS:
+            raise ValueError(f"unknown PDF variant {pdf_variant!r} "
+                             f"(WeasyPrint knows {', '.join(sorted(VARIANTS))})")
+        warn_if_slow_subsetting()
         self.path = path
         self.folder = path.parent.resolve()
         env = make_environment(locale, folder=self.folder, autoescape=True)
         self.template = env.get_template(path.name)
+        # Metadata values may use the row's fields (a title with the worker's name); they
+        # are plain text, not HTML, so no escaping.
+        text_env = make_environment(locale)
+        self.metadata = {key: text_env.from_string(value)
+                         for key, value in (metadata or {}).items() if key != "date"}
+        self.date = document_date((metadata or {}).get("date"))
+        self.pdf_variant = pdf_variant
         self.base_url = self.folder.as_uri() + "/"
         self.fetcher = FolderFetcher(self.folder)
         self.font_config = FontConfiguration()
+        self.images = ImageCache()
+        self.stylesheets = StylesheetCache()
 
     def render(self, context: dict[str, Any]) -> bytes:
         html = self.template.render(context)
-        with _weasyprint_errors() as log:
+        with _weasyprint_errors() as log, self.stylesheets.active():
             document = weasyprint.HTML(string=html, base_url=self.base_url,
-                                       url_fetcher=self.fetcher)
-            pdf = document.write_pdf(font_config=self.font_config)
+                                       url_fetcher=self.fetcher).render(
+                font_config=self.font_config, cache=self.images, pdf_variant=self.pdf_variant)
+            identifier = self._set_metadata(document.metadata, context)
+            pdf = document.write_pdf(pdf_variant=self.pdf_variant, pdf_identifier=identifier)
         if log.errors:
             raise RenderError("; ".join(dict.fromkeys(log.errors)))
-        return pdf
+        return bytes(pdf)
+
+    def _set_metadata(self, metadata: Any, context: dict[str, Any]) -> bytes | None:
+        """The job's metadata over the HTML's own (<title>, <meta name=author>...);
+        returns the PDF identifier (None: WeasyPrint's default for the variant)."""
+        values = {key: template.render(context) for key, template in self.metadata.items()}
+        if "title" in values:
+            metadata.title = values["title"]
+        if "author" in values:
+            metadata.authors = [values["author"]]
+        if "subject" in values:
+            metadata.description = values["subject"]
+        if "keywords" in values:
+            metadata.keywords = [k.strip() for k in values["keywords"].split(",") if k.strip()]
+        if "lang" in values:
+            metadata.lang = values["lang"]
+        metadata.created = metadata.modified = self.date
+        return values["identifier"].encode("utf-8") if values.get("identifier") else None
 
     def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
-        """One result per context; a failure is returned in its place."""
+        """One result per context; a failure is returned in its place.
+
+        Documents are laid out one by one: laying many rows out as one multi-page document
+        and splitting the pages was measured slower with these templates (layout dominates,
+        and WeasyPrint re-makes pages of a long document), and it breaks page counters."""
         results: list[bytes | Exception] = []
         for context in contexts:
             try:

@@ -1,0 +1,219 @@
+"""Benchmark: docgen build against the naive loops, on the shipped example's templates.
+
+    python bench/run.py            # make bench: ~10 minutes on 2 cores
+    python bench/run.py --quick    # make bench-quick: small sizes, ~2 minutes
+    python bench/run.py --pdf-10k  # also PDFs at 10,000 rows (about half an hour)
+
+Writes bench/results/results.csv and results.md. Naive loops run in this process and time
+the loop only; docgen runs as `docgen build --jobs 2` subprocesses and is timed whole (start-up,
+roster, plan, rendering, manifest). Peak memory is the sum of RSS over the process tree,
+polled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.make_example_roster import fictional_workers, write_roster  # noqa: E402
+
+PDF_DOCS = ("attestato_frequenza",)
+DOCX_DOCS = ("lettera_qualifica", "allegato_accordo")
+DOCGEN = [sys.executable, "-m", "docgen"]
+
+
+@dataclass
+class Result:
+    kind: str
+    route: str
+    rows: int
+    documents: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+@contextmanager
+def peak_rss(pid: int) -> Iterator[Callable[[], float]]:
+    """Peak of the summed RSS of ``pid`` and all its descendants, in MB."""
+    peak = 0
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            total = 0
+            for proc in procs:
+                with suppress(psutil.NoSuchProcess):
+                    total += proc.memory_info().rss
+            peak = max(peak, total)
+            done.wait(0.05)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield lambda: peak / 2**20
+    finally:
+        done.set()
+        thread.join()
+
+
+def write_job(folder: Path, rows: int) -> Path:
+    """The example job over a roster of ``rows`` fictional workers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_roster(fictional_workers(rows), folder / "roster.xlsx")
+    text = (ROOT / "input" / "job.toml").read_text(encoding="utf-8")
+    text = text.replace('"../templates/', f'"{(ROOT / "templates").as_posix()}/')
+    (folder / "job.toml").write_text(text, encoding="utf-8")
+    return folder / "job.toml"
+
+
+def due_contexts(job_file: Path, names: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """(document, Jinja context) of every due document, as docgen plans them."""
+    from docgen.job import load_job
+    from docgen.plan import make_plan
+
+    plan = make_plan(load_job(job_file))
+    return [(i.document.name, dict(i.context or {})) for i in plan.items
+            if i.status == "due" and i.document.name in names]
+
+
+def naive_docx(items: list[tuple[str, dict[str, Any]]], out: Path) -> None:
+    from docxtpl import DocxTemplate
+
+    from docgen.templating import make_environment
+
+    env = make_environment("it_IT", autoescape=True)
+    for n, (name, context) in enumerate(items):
+        template = DocxTemplate(ROOT / "templates" / f"{name}.docx")
+        template.render(context, jinja_env=env, autoescape=True)
+        template.save(out / f"{n}.docx")
+
+
+def naive_pdf(items: list[tuple[str, dict[str, Any]]], out: Path) -> None:
+    import weasyprint
+
+    from docgen.templating import make_environment
+
+    folder = ROOT / "templates"
+    env = make_environment("it_IT", folder=folder, autoescape=True)
+    for n, (name, context) in enumerate(items):
+        html = env.get_template(f"{name}.html").render(context)
+        weasyprint.HTML(string=html, base_url=folder.as_uri() + "/").write_pdf(out / f"{n}.pdf")
+
+
+def run_naive(kind: str, job_file: Path, rows: int, scratch: Path) -> Result:
+    names = PDF_DOCS if kind == "PDF" else DOCX_DOCS
+    items = due_contexts(job_file, names)
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    loop = naive_pdf if kind == "PDF" else naive_docx
+    with peak_rss(psutil.Process().pid) as peak:
+        start = time.perf_counter()
+        loop(items, out)
+        seconds = time.perf_counter() - start
+    shutil.rmtree(out)
+    return Result(kind, "naive loop (1 process)", rows, len(items), seconds, peak())
+
+
+def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 2) -> Result:
+    names = {"PDF": PDF_DOCS, "DOCX": DOCX_DOCS}.get(kind, ())
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    args = [*DOCGEN, "build", str(job_file), "--out", str(out), "--jobs", str(jobs), "--quiet"]
+    for name in names:
+        args += ["--only", name]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with peak_rss(proc.pid) as peak:
+        _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"docgen build failed ({proc.returncode}): {err.decode()[-2000:]}")
+    with (out / "manifest.csv").open(encoding="utf-8-sig") as handle:
+        documents = sum(1 for line in csv.DictReader(handle) if line["status"] == "ok")
+    shutil.rmtree(out)
+    return Result(kind, f"docgen build --jobs {jobs}", rows, documents, seconds, peak())
+
+
+def report(results: list[Result], folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "results.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, [*asdict(results[0]), "per_second"])
+        writer.writeheader()
+        for r in results:
+            writer.writerow(asdict(r) | {"per_second": round(r.per_second, 1)})
+    lines = ["| kind | route | rows | documents | seconds | docs/s | vs naive | peak RSS (MB) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    naive = {(r.kind, r.rows): r for r in results if r.route.startswith("naive")}
+    for r in results:
+        base = naive.get((r.kind, r.rows))
+        ratio = f"{r.per_second / base.per_second:.1f}x" if base and base is not r else ""
+        lines.append(f"| {r.kind} | {r.route} | {r.rows:,} | {r.documents:,} | {r.seconds:.1f} | "
+                     f"{r.per_second:.1f} | {ratio} | {r.peak_rss_mb:.0f} |")
+    table = "\n".join(lines) + "\n"
+    (folder / "results.md").write_text(table, encoding="utf-8")
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only (~2 minutes)")
+    parser.add_argument("--pdf-10k", action="store_true", help="also PDFs at 10,000 rows")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    options = parser.parse_args()
+    pdf_sample, docx_sample = (24, 120) if options.quick else (110, 540)
+    docx_sizes = (1_000,) if options.quick else (1_000, 10_000)
+    pdf_sizes = () if options.quick else (1_000, 10_000) if options.pdf_10k else (1_000,)
+    results: list[Result] = []
+
+    def record(result: Result) -> None:
+        results.append(result)
+        print(f"{result.kind:5} {result.route:24} {result.rows:>6} rows {result.documents:>6} docs "
+              f"{result.seconds:7.1f} s {result.per_second:7.1f}/s {result.peak_rss_mb:5.0f} MB",
+              file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="docgen-bench-") as tmp:
+        scratch = Path(tmp)
+        example = run_docgen("whole job", ROOT / "input" / "job.toml", 53, scratch)
+        example.route = "docgen build --jobs 2 (cold)"
+        record(example)
+        jobs = {n: write_job(scratch / f"rows-{n}", n)
+                for n in {pdf_sample, docx_sample, *docx_sizes, *pdf_sizes}}
+        # Interleaved on the shared samples: naive, then docgen, kind by kind.
+        record(run_naive("PDF", jobs[pdf_sample], pdf_sample, scratch))
+        record(run_docgen("PDF", jobs[pdf_sample], pdf_sample, scratch))
+        record(run_naive("DOCX", jobs[docx_sample], docx_sample, scratch))
+        record(run_docgen("DOCX", jobs[docx_sample], docx_sample, scratch))
+        for rows in docx_sizes:
+            record(run_docgen("DOCX", jobs[rows], rows, scratch))
+        for rows in pdf_sizes:
+            record(run_docgen("PDF", jobs[rows], rows, scratch))
+    table = report(results, options.out)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

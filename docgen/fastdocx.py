@@ -1,0 +1,142 @@
+"""DOCX fast path: a Word template prepared once, then per document only its XML rendered.
+
+docxtpl re-opens the template, re-parses every part and re-runs its regex repairs
+(``patch_xml``) on every document; that is most of its cost. Here the template is opened
+once with docxtpl itself, its repaired body, headers and footers are compiled to Jinja
+templates once, and every unchanged zip member is kept compressed. A document then costs a
+Jinja render of each part, docxtpl's own post-processing of the result (``\\n<w:p``
+handling, ``{_{`` escapes, ``resolve_listing``, ``fix_tables``, the ``docPr`` ids) and a
+zip write: the same XML ``DocxTemplate.render`` gives.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from docgen.zipmembers import Member, write_zip
+
+_PARAGRAPH = re.compile(r"<w:p([ >])")
+_MARKED_PARAGRAPH = re.compile(r"\n<w:p([ >])")
+_JINJA_MARK = re.compile(r"\{[{%#]|[}%#]\}")
+_CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
+_DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
+
+
+class Unsupported(Exception):
+    """The template uses something only the plain docxtpl route handles."""
+
+
+@dataclass
+class _Part:
+    """A header or footer: its member name and compiled template."""
+
+    name: str
+    template: Any
+
+
+class PreparedDocx:
+    """One template, patched and compiled once; ``render`` gives one document's bytes."""
+
+    def __init__(self, data: bytes, env: Any) -> None:
+        from docx.oxml.parser import parse_xml
+        from docxtpl import DocxTemplate
+
+        self._parse = parse_xml
+        self._tpl = DocxTemplate(io.BytesIO(data))
+        self._tpl.init_docx()
+        document = self._tpl.docx
+        _refuse_unsupported(document)
+        self.env = env
+        # docxtpl sets autoescape on the environment it is given; so do we.
+        env.autoescape = True
+        self._root = document.element
+        self._document_name = str(document.part.partname).lstrip("/")
+        self._body = env.from_string(self._marked(self._tpl.get_xml()))
+        self._parts: list[_Part] = []
+        for uri in (self._tpl.HEADER_URI, self._tpl.FOOTER_URI):
+            for _, part in self._tpl.get_headers_footers(uri):
+                source = self._marked(self._tpl.get_part_xml(part))
+                self._parts.append(_Part(str(part.partname).lstrip("/"),
+                                         env.from_string(source)))
+        self._core, self._core_name, self._core_templates = _core_properties(document, env)
+        rendered = {self._document_name, *(p.name for p in self._parts)}
+        if self._core_templates:
+            rendered.add(self._core_name)
+        self._members: list[Member | str] = []
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.filename in rendered:
+                    self._members.append(info.filename)
+                else:
+                    self._members.append(Member.deflate(info.filename,
+                                                        archive.read(info.filename)))
+
+    def _marked(self, xml: str) -> str:
+        """docxtpl's repairs, then the line break it puts before each paragraph while
+        rendering (so Jinja error line numbers point at paragraphs)."""
+        return _PARAGRAPH.sub(r"\n<w:p\1", self._tpl.patch_xml(xml))
+
+    def _finish(self, xml: str) -> str:
+        """What ``DocxTemplate.render_xml_part`` does to Jinja's output."""
+        xml = _MARKED_PARAGRAPH.sub(r"<w:p\1", xml)
+        xml = (xml.replace("{_{", "{{").replace("}_}", "}}")
+               .replace("{_%", "{%").replace("%_}", "%}"))
+        return str(self._tpl.resolve_listing(xml))
+
+    def render(self, context: dict[str, Any]) -> bytes:
+        parts = {self._document_name: self._render_body(context)}
+        for part in self._parts:
+            xml = self._finish(part.template.render(context))
+            # docxtpl re-parses the rendered part with python-docx, which drops blank text.
+            parts[part.name] = _serialize(self._parse(xml.encode("utf-8")))
+        if self._core_templates:
+            for name, template in self._core_templates.items():
+                setattr(self._core, name, template.render(context))
+            parts[self._core_name] = _serialize(self._core._element)
+        members = [Member.deflate(m, parts[m]) if isinstance(m, str) else m
+                   for m in self._members]
+        return write_zip(members)
+
+    def _render_body(self, context: dict[str, Any]) -> bytes:
+        tree = self._tpl.fix_tables(self._finish(self._body.render(context)))
+        # docxtpl renumbers drawing ids from 1001 in every document, to avoid collisions.
+        for number, element in enumerate(tree.iter(_DOCPR), start=1001):
+            element.attrib["id"] = str(number)
+        self._root.replace(self._root.body, tree)
+        return _serialize(self._root)
+
+
+def _serialize(element: Any) -> bytes:
+    """As python-docx writes an XML part."""
+    return bytes(etree.tostring(element, encoding="UTF-8", standalone=True))
+
+
+def _refuse_unsupported(document: Any) -> None:
+    """docxtpl also renders footnotes, through a route that renders them once per
+    section; a template with tags there takes the plain route."""
+    for part in document.part.package.parts:
+        if part.content_type.endswith(".footnotes+xml"):
+            blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+            if _JINJA_MARK.search(blob):
+                raise Unsupported("tags in footnotes")
+
+
+def _core_properties(document: Any, env: Any) -> tuple[Any, str, dict[str, Any]]:
+    """The core properties docxtpl renders (title, author, ...), compiled; none when no
+    property has a tag, so the part is copied unchanged."""
+    package = document.part.package
+    part = next((rel.target_part for rel in package.rels.values()
+                 if rel.reltype.endswith("/core-properties")), None)
+    if part is None:
+        return None, "", {}
+    core = part.core_properties
+    templates = {name: env.from_string(getattr(core, name)) for name in _CORE_PROPERTIES}
+    if not any(_JINJA_MARK.search(getattr(core, name)) for name in _CORE_PROPERTIES):
+        return None, "", {}
+    return core, str(part.partname).lstrip("/"), templates
