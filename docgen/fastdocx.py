@@ -28,6 +28,9 @@ _CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "
 _DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
 
 
+_LISTING = re.compile("[\t\n\a\f]")
+
+
 class Unsupported(Exception):
     """The template uses something only the plain docxtpl route handles."""
 
@@ -87,6 +90,10 @@ class PreparedDocx:
         xml = _MARKED_PARAGRAPH.sub(r"<w:p\1", xml)
         xml = (xml.replace("{_{", "{{").replace("}_}", "}}")
                .replace("{_%", "{%").replace("%_}", "%}"))
+        # resolve_listing only turns tabs, newlines, \a and \f inside text into Word markup;
+        # without any of them its dozens of regular expressions per paragraph change nothing.
+        if not _LISTING.search(xml):
+            return xml
         return str(self._tpl.resolve_listing(xml))
 
     def render(self, context: dict[str, Any]) -> bytes:

@@ -56,13 +56,16 @@ def folder_digest(template: Path) -> str:
     return _folder_digest(template.parent.resolve(), template.resolve())
 
 
-def row_inputs(template: str, spec: DocumentSpec, row: Row, course: Mapping[str, Any],
+def row_inputs(template: str, spec: DocumentSpec, row: Row, course: str,
                path: str, today: dt.date | None) -> str:
-    """Template files, the row's values and number, the course table, docgen's version."""
+    """Template files, the row's values and number, the course table's digest, docgen's
+    version."""
     return digest(__version__, template, spec.name, spec.kind, row.number, dict(row.fields),
                   course, path, today)
 
 
-def batch_inputs(template: str, spec: DocumentSpec, rows: Sequence[Mapping[str, Any]],
-                 course: Mapping[str, Any], path: str) -> str:
-    return digest(__version__, template, spec.name, spec.kind, list(rows), course, path)
+def batch_inputs(template: str, spec: DocumentSpec, rows: Sequence[Row], course: str,
+                 path: str) -> str:
+    """Template files, every included row's number and values, the course, the version."""
+    return digest(__version__, template, spec.name, spec.kind,
+                  [(r.number, dict(r.fields)) for r in rows], course, path)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from docgen.checks import check_columns, check_roster
 from docgen.errors import DocgenError, DocgenWarning, RosterError, RowError, TemplateError, UnusableError
-from docgen.fingerprint import batch_inputs, folder_digest, row_inputs
+from docgen.fingerprint import batch_inputs, digest, folder_digest, row_inputs
 from docgen.job import DocumentSpec, Job
 from docgen.names import collision_key, safe_relative_path, sanitize_value
 from docgen.roster import Roster, Row, read_roster
@@ -145,6 +145,9 @@ class _Planner:
         self.template_digests = {s.name: folder_digest(s.template) for s in job.documents}
         env = make_environment(job.locale)
         self.whens = {s.name: env.compile_expression(s.when) for s in job.documents if s.when}
+        self.patterns = {s.name: self.filename_env.from_string(s.filename_pattern)
+                         for s in job.documents}
+        self.course_digest = digest(job.course)
 
     def plan(self, warnings: list[DocgenError]) -> Plan:
         for warning in warnings:
@@ -259,7 +262,7 @@ class _Planner:
                 items.append(fail([self._row_error(
                     row.number, f"the filename pattern fails on this row: {err}", key=key)]))
                 continue
-            inputs = row_inputs(self.template_digests[spec.name], spec, row, self.job.course,
+            inputs = row_inputs(self.template_digests[spec.name], spec, row, self.course_digest,
                                 path, self.today if "today" in used.all else None)
             items.append(Item(spec, "due", row=row, key=key, label=label, path=path,
                               inputs=inputs, context=context))
@@ -273,12 +276,13 @@ class _Planner:
 
     def _batch_item(self, spec: DocumentSpec, failed_rows: set[int]) -> Item:
         needed = frozenset(self.fields[spec.name].batch_attributes & set(self.roster.fields))
-        rows, left_out = [], []
+        rows, left_out, included = [], [], []
         for row in self.roster.rows:
             if (row.number in failed_rows or self._blocking(row, needed)
                     or self._empty(row, needed, self._key_of(row))):
                 left_out.append(row.number)
             else:
+                included.append(row)
                 rows.append(row_context(row.fields, number=row.number, course=self.job.course,
                                         job=self.job_info, today=self.today))
         context = {"rows": rows, "course": self.job.course, "job": self.job_info,
@@ -291,11 +295,12 @@ class _Planner:
         if left_out:
             message = (f"{len(left_out)} row(s) with errors left out: "
                        f"{', '.join(str(n) for n in left_out)}")
-        inputs = batch_inputs(self.template_digests[spec.name], spec, rows, self.job.course, path)
+        inputs = batch_inputs(self.template_digests[spec.name], spec, included,
+                              self.course_digest, path)
         return Item(spec, "due", path=path, message=message, inputs=inputs, context=context)
 
     def _output_path(self, spec: DocumentSpec, context: Mapping[str, Any]) -> str:
-        rendered = self.filename_env.from_string(spec.filename_pattern).render(context)
+        rendered = self.patterns[spec.name].render(context)
         relative = safe_relative_path(rendered)
         if not relative.lower().endswith(spec.suffix):
             relative += spec.suffix
