@@ -103,7 +103,8 @@ def make_job(tmp_path: Path) -> Callable[..., Path]:
         templates.mkdir(exist_ok=True)
         (templates / "attestato.html").write_text(html, encoding="utf-8")
         (templates / "elenco.html").write_text(BATCH_TEMPLATE, encoding="utf-8")
-        write_docx_template(templates / "lettera.docx")
+        if not (templates / "lettera.docx").exists():  # rewriting changes its zip timestamps
+            write_docx_template(templates / "lettera.docx")
         if roster_name.endswith(".xlsx"):
             write_xlsx(tmp_path / roster_name, header, rows)
         if documents is None:
