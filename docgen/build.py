@@ -81,6 +81,7 @@ class Done:
     index: int
     sha256: str = ""
     error: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. a reference the renderer refused to fetch
 
 
 def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
@@ -98,7 +99,8 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
                 done.append(Done(task.index, error=describe(result)))
                 continue
             try:
-                done.append(Done(task.index, sha256=atomic_write(task.target, result)))
+                done.append(Done(task.index, sha256=atomic_write(task.target, result),
+                                 warnings=getattr(result, "warnings", ())))
             except OSError as err:
                 done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
     return done
@@ -241,8 +243,10 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
                 record(done.index, _outcome(item, "failed", message=f"{item.message} "
                                             f"{done.error}".strip()))
                 continue
+            warnings = "; ".join(f"warning: {w}" for w in done.warnings)
             record(done.index, _outcome(item, "ok", path=item.path, sha256=done.sha256,
-                                        message=item.message))
+                                        message="; ".join(filter(None, (item.message, warnings))),
+                                        warnings=done.warnings))
             if previous.existed(item):
                 report.regenerated.append(f"{item.label}, {item.document.name}"
                                           if item.label else item.document.name)
@@ -275,9 +279,10 @@ def _text(value: object) -> str | None:
 
 
 def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",
-             message: str = "") -> Outcome:
+             message: str = "", warnings: tuple[str, ...] = ()) -> Outcome:
     return Outcome(
         document=item.document.name, status=status,  # type: ignore[arg-type]
         row=item.row.number if item.row else None, key=item.key,
         path=path, sha256=sha256, message=message, inputs=item.inputs, label=item.label,
+        warnings=warnings,
     )

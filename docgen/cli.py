@@ -116,6 +116,10 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
         report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
                            fail_fast=fail_fast, partial=bool(only), force=force,
                            prune_stale=prune, on_outcome=advance)
+    if not quiet:
+        seen = dict.fromkeys((o.document, w) for o in report.outcomes for w in o.warnings)
+        for document, warning in seen:
+            click.echo(f"warning: {document}: {warning}", err=True)
     for outcome in report.failed:
         click.echo(f"failed: {outcome.message}" if outcome.row else
                    f"failed: {outcome.document}: {outcome.message}", err=True)

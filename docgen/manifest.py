@@ -35,6 +35,7 @@ class Outcome:
     inputs: str = ""
     source: str = ""
     label: str = ""  # for the summary only: ROSSI Mario
+    warnings: tuple[str, ...] = ()  # for the summary only; the message holds them too
 
     def as_record(self) -> dict[str, str]:
         return {

@@ -22,6 +22,7 @@ from docgen.templating import make_environment
 LOGGER = logging.getLogger("weasyprint")
 METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "lang", "identifier",
                            "date"})
+REFUSED = "refused:"
 _IMAGE_CACHE_LIMIT = 256  # distinct image URLs kept per template (per-row photos would grow)
 
 
@@ -64,9 +65,9 @@ class FolderFetcher(URLFetcher):
         if scheme == "file":
             path = Path(unquote(urlsplit(url).path)).resolve()
             if not path.is_relative_to(self.folder):
-                raise ValueError(f"refused: {url} is outside the template folder {self.folder}")
+                raise ValueError(f"{REFUSED} {url} is outside the template folder {self.folder}")
         elif scheme != "data":
-            raise ValueError(f"refused: {url} (templates may only use files in their folder)")
+            raise ValueError(f"{REFUSED} {url} (templates may only use files in their folder)")
         return super().fetch(url, headers)
 
 
@@ -82,14 +83,25 @@ class ImageCache(dict[str, Any]):
         super().__setitem__(key, value)
 
 
+class Rendered(bytes):
+    """A document's bytes, with the references its renderer refused to fetch."""
+
+    warnings: tuple[str, ...] = ()
+
+
 class _Collect(logging.Handler):
+    """WeasyPrint's errors fail the document; its refused fetches are only warnings (the
+    document is made without them, and nothing outside the template's folder is read)."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.errors: list[str] = []
+        self.refused: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
-            self.errors.append(record.getMessage())
+            message = record.getMessage()
+            (self.refused if REFUSED in message else self.errors).append(message)
 
 
 @contextmanager
@@ -160,7 +172,9 @@ class PdfRenderer:
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, pdf_identifier=identifier)
         if log.errors:
             raise RenderError("; ".join(dict.fromkeys(log.errors)))
-        return bytes(pdf)
+        result = Rendered(pdf)
+        result.warnings = tuple(dict.fromkeys(log.refused))
+        return result
 
     def _set_metadata(self, metadata: Any, context: dict[str, Any]) -> bytes | None:
         """The job's metadata over the HTML's own (<title>, <meta name=author>...);

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from docgen.build import build
+from docgen.cli import cli
 from docgen.errors import UnusableError
 from docgen.job import load_job
 from docgen.plan import make_plan
@@ -195,14 +199,45 @@ def test_missing_image_from_a_value_fails_the_document(make_job: Callable[..., P
     assert "D'Angelo.png" in lines[0]["message"]
 
 
-def test_files_outside_the_template_folder_are_refused(make_job: Callable[..., Path],
-                                                       tmp_path: Path) -> None:
-    """file:///etc/passwd and http URLs are never read."""
-    html = ('<html><body><img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png">'
-            '<p>{{ nome }}</p></body></html>')
-    code, lines = run(make_job(html=html), tmp_path / "out", jobs=1)
-    assert code == 1
-    assert "refused" in lines[0]["message"]
+def test_files_outside_the_folder_and_network_are_refused(make_job: Callable[..., Path],
+                                                          tmp_path: Path) -> None:
+    """file:///etc/passwd and http URLs are never read, even from a roster value: the
+    document is made without them, and each refusal is a warning naming the reference."""
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/logo.png"
+    try:
+        html = (f'<html><body><img src="file:///etc/passwd"><img src="{url}">'
+                '<link rel="stylesheet" href="../secret.css">'
+                '<img src="{{ note }}"><p>{{ nome }}</p></body></html>')
+        (tmp_path / "secret.css").write_text("p { color: red }", encoding="utf-8")
+        rows = [list(r) for r in WORKERS]
+        rows[0][7] = "file:///etc/hostname"
+        job = make_job(rows=rows, html=html)
+        result = CliRunner().invoke(cli, ["check", str(job)])
+        assert result.exit_code == 0
+        assert "refused (outside the template's folder): file:///etc/passwd" in result.stdout
+        assert f"refused (templates never fetch from the network): {url}" in result.stdout
+        assert "refused (outside the template's folder): ../secret.css" in result.stdout
+        code, lines = run(job, tmp_path / "out", jobs=1)
+    finally:
+        server.shutdown()
+    assert code == 0 and requests == []
+    first = lines[0]
+    assert first["status"] == "ok"
+    assert "warning: " in first["message"] and "file:///etc/hostname" in first["message"]
+    assert "root:" not in pdf_text(tmp_path / "out" / first["path"])
 
 
 def test_only_keeps_other_documents_in_the_manifest(make_job: Callable[..., Path],
