@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from docgen import render_pdf
-from docgen.render_pdf import FolderFetcher, PdfRenderer, RenderError, subsetting_backend
+from docgen.render_pdf import FolderFetcher, PdfRenderer, Rendered, RenderError, subsetting_backend
 
 PAGE = """\
 <!doctype html>
@@ -84,11 +84,16 @@ def test_missing_image_fails_every_document(tmp_path: Path) -> None:
 
 
 def test_file_outside_the_template_folder_is_refused(tmp_path: Path) -> None:
-    """A roster value cannot make WeasyPrint read files outside the template's folder."""
+    """A roster value cannot make WeasyPrint read files outside the template's folder: the
+    document is made without the image, and the refusal comes back as a warning."""
     Image.new("RGB", (4, 4), "red").save(tmp_path / "secret.png")
     renderer = PdfRenderer(_template(tmp_path / "t"), "it_IT")
     result = renderer.render_many([_context(logo="../secret.png")])[0]
-    assert isinstance(result, RenderError) and "refused" in str(result)
+    assert isinstance(result, Rendered), result
+    assert len(result.warnings) == 1 and "refused" in result.warnings[0]
+    assert "secret.png" in result.warnings[0]
+    page = PdfReader(io.BytesIO(result)).pages[0]
+    assert not page["/Resources"].get("/XObject")  # no image was embedded
 
 
 def test_stylesheet_errors_fail_every_document(tmp_path: Path) -> None:
