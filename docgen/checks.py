@@ -27,6 +27,9 @@ CHECK_KEYS = {*DEFAULTS, "numeric"}
 _SEX = {"m": "M", "maschio": "M", "uomo": "M", "male": "M",
         "f": "F", "femmina": "F", "donna": "F", "female": "F"}
 MIN_AGE, MAX_AGE = 15, 100
+# What Excel shows in a cell whose formula failed; openpyxl reads it as text.
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!",
+                "#CALC!", "#GETTING_DATA"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ def _check_row(row: Row, columns: CheckColumns, numeric: set[str], start: dt.dat
     def value(name: str | None) -> Any:
         return row.value(name) if name else None
 
+    for name, cell in row.fields.items():
+        if isinstance(cell, str) and cell in EXCEL_ERRORS:
+            yield Issue(row.number, name, f"the cell shows the Excel error {cell}: its formula "
+                        "failed", "fix the formula, or type the value")
+
     if (code := value(columns.fiscal_code)) is not None:
         yield from _fiscal_code(row, columns, str(code))
     if (email := value(columns.email)) is not None:
@@ -96,7 +104,7 @@ def _check_row(row: Row, columns: CheckColumns, numeric: set[str], start: dt.dat
         yield from _hours(row.number, columns.hours or "", done, hours)
     for name in sorted(numeric - {columns.hours}):
         text = row.value(name)
-        if isinstance(text, str) and not text.isdigit():
+        if isinstance(text, str) and not text.isdigit() and text not in EXCEL_ERRORS:
             yield Issue(row.number, name, f"text '{text}' in a column of numbers",
                         "write a number (decimal comma allowed: 72,5)")
 

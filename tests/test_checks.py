@@ -93,6 +93,13 @@ def test_email_dates_hours_numbers(tmp_path: Path) -> None:
     assert "text 'tre' in a column of numbers" in messages[(13, "livello")]
 
 
+def test_excel_formula_errors(tmp_path: Path) -> None:
+    """A cell showing #N/A or #REF! is an error, not a name to print."""
+    found = issues_for(tmp_path, with_(cognome="#N/A"), with_(livello="#REF!"))
+    assert [(row, field) for row, field, _, _ in found] == [(7, "cognome"), (8, "livello")]
+    assert "the cell shows the Excel error #N/A: its formula failed" in found[0][3]
+
+
 def test_checks_can_be_switched_off(tmp_path: Path) -> None:
     """[job.checks] names the columns; false switches a check off."""
     path = write_xlsx(tmp_path / "r.xlsx", HEADER, [with_(email="nope")])
