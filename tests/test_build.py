@@ -263,3 +263,37 @@ def test_parallel_build_matches_serial(make_job: Callable[..., Path], tmp_path: 
     assert strip == [{k: v for k, v in line.items() if k != "sha256"} for line in parallel]
     check_hashes(tmp_path / "two")
     assert "Cognome39" in pdf_text(tmp_path / f"two/{fiscal_code(39)}/attestato.pdf")
+
+
+def test_a_dying_worker_fails_only_its_documents(make_job: Callable[..., Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (killed, out of memory) fails the documents it held; the
+    build goes on in a new pool, ends with exit 1, and a re-run makes the missing ones."""
+    import os
+
+    import docgen.workers as build_module
+
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(40)]
+    job = make_job(rows=rows)
+    real = build_module.render_chunk
+    parent = os.getpid()
+
+    def dies_on_row_20(renderers: object, tasks: list) -> list:  # type: ignore[type-arg]
+        if os.getpid() != parent and any(t.context.get("row") == 20 for t in tasks):
+            os._exit(9)
+        return real(renderers, tasks)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "render_chunk", dies_on_row_20)
+    out = tmp_path / "out"
+    code, lines = run(job, out, jobs=2)
+    assert code == 1
+    failed = [(line["row"], line["document"]) for line in lines if line["status"] == "failed"]
+    assert failed == [("20", "attestato"), ("20", "lettera")]
+    assert "the worker process rendering it died" in next(
+        line["message"] for line in lines if line["status"] == "failed")
+    assert sum(line["status"] == "ok" for line in lines) == 79
+    monkeypatch.setattr(build_module, "render_chunk", real)
+    code, lines = run(job, out, jobs=2)
+    assert code == 0
+    check_hashes(out)

@@ -1,0 +1,228 @@
+"""Rendering in worker processes: each template prepared once per process, chunks of one
+template's documents, results fed back to the main process as they complete."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from docgen.files import atomic_write
+from docgen.job import DocumentSpec, Job
+
+CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
+
+
+class Renderer(Protocol):
+    def render(self, context: dict[str, Any]) -> bytes: ...
+
+    def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
+        """One result per context, in order; a failure is returned, not raised."""
+        ...
+
+
+class Renderers:
+    """Each template prepared once per process, on first use."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.specs = {d.name: d for d in job.documents}
+        self._ready: dict[str, Renderer] = {}
+
+    def get(self, name: str) -> Renderer:
+        if name not in self._ready:
+            self._ready[name] = _prepare(self.specs[name], self.job)
+        return self._ready[name]
+
+
+def _prepare(spec: DocumentSpec, job: Job) -> Renderer:
+    if spec.kind == "docx":
+        from docgen.render_docx import DocxRenderer
+
+        return DocxRenderer(spec.template, job.locale)
+    from docgen.render_pdf import PdfRenderer
+
+    return PdfRenderer(spec.template, job.locale, pdf_variant=job.pdf_variant,
+                       metadata=pdf_metadata(spec, job))
+
+
+def pdf_metadata(spec: DocumentSpec, job: Job) -> dict[str, str]:
+    """PDF properties as Jinja patterns over the row: the job's, the document's title, the
+    language of the locale, and an identifier that stays the same from build to build."""
+    metadata = dict(job.metadata)
+    if spec.title:
+        metadata["title"] = spec.title
+    metadata["lang"] = job.locale.split("_")[0]
+    per_row = "/{{ " + job.key + " }}" if spec.scope == "row" else ""
+    metadata["identifier"] = "{{ job.id }}/" + spec.name + per_row
+    return metadata
+
+
+@dataclass(frozen=True)
+class Task:
+    """A due document, as sent to a worker: plain data that pickles."""
+
+    index: int
+    document: str
+    context: dict[str, Any]
+    target: Path
+
+
+@dataclass(frozen=True)
+class Done:
+    index: int
+    sha256: str = ""
+    error: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. a reference the renderer refused to fetch
+
+
+def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
+    """Render and write a chunk (one template's documents, so a renderer can batch them);
+    any failure becomes that document's message."""
+    done: list[Done] = []
+    for name in dict.fromkeys(t.document for t in tasks):
+        group = [t for t in tasks if t.document == name]
+        try:
+            results = renderers.get(name).render_many([t.context for t in group])
+        except Exception as err:  # the template itself failed: every document of it fails
+            results = [err] * len(group)
+        for task, result in zip(group, results, strict=True):
+            if isinstance(result, Exception):
+                done.append(Done(task.index, error=describe(result)))
+                continue
+            try:
+                done.append(Done(task.index, sha256=atomic_write(task.target, result),
+                                 warnings=getattr(result, "warnings", ())))
+            except OSError as err:
+                done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
+    return done
+
+
+def describe(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+_WORKER: Renderers | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _WORKER
+    _WORKER = Renderers(job)
+
+
+def _run_chunk(tasks: list[Task]) -> list[Done]:
+    assert _WORKER is not None
+    return render_chunk(_WORKER, tasks)
+
+
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
+    """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
+    so memory stays flat however long the roster is."""
+    # Chunks hold one template's documents, so a renderer can batch them.
+    order = {d.name: n for n, d in enumerate(job.documents)}
+    tasks = sorted(tasks, key=lambda t: (order[t.document], t.index))
+    if jobs <= 1 or len(tasks) < 2 * CHUNK:
+        renderers = Renderers(job)
+        for chunk in _chunks(tasks, CHUNK):
+            if stop():
+                return
+            yield from render_chunk(renderers, chunk)
+        return
+    # Imported once here, so every forked (and recycled) worker starts with them loaded.
+    kinds = {d.kind for d in job.documents}
+    for module in (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
+            ["docgen.render_pdf"] if kinds - {"docx"} else []):
+        importlib.import_module(module)
+    pool = _Pool(job, jobs)
+    suspects: list[Task] = []
+    yield from pool.run(_chunks(tasks, CHUNK), stop, suspects)
+    # A worker that died took the chunks it and its siblings held: each of those documents
+    # is tried again alone, so only the one that kills its worker fails.
+    for task in suspects:
+        if stop():
+            return
+        yield from pool.run(iter([[task]]), stop, None)
+
+
+class _Pool:
+    """Worker processes, replaced after each round of about 1,000 documents per worker
+    (WeasyPrint's memory creeps up over long runs, and max_tasks_per_child does not work
+    with fork) and after a worker dies."""
+
+    def __init__(self, job: Job, jobs: int) -> None:
+        self.job, self.jobs = job, jobs
+        methods = multiprocessing.get_all_start_methods()
+        self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.round_size = jobs * max(1, 1000 // CHUNK)
+
+    def run(self, chunks: Iterator[list[Task]], stop: Callable[[], bool],
+            suspects: list[Task] | None) -> Iterator[Done]:
+        """Render every chunk; chunks lost to a dead worker go to ``suspects``, or fail when
+        there are no suspects to collect (a document retried alone)."""
+        while True:
+            pending: dict[Future[list[Done]], list[Task]] = {}
+            submitted, broken = 0, False
+            with ProcessPoolExecutor(self.jobs, mp_context=self.context,
+                                     initializer=_init_worker, initargs=(self.job,)) as pool:
+                try:
+                    for chunk in chunks:
+                        try:
+                            pending[pool.submit(_run_chunk, chunk)] = chunk
+                        except BrokenExecutor:  # a worker died: the rest go to a new pool
+                            chunks, broken = itertools.chain([chunk], chunks), True
+                            break
+                        submitted += 1
+                        if len(pending) >= self.jobs * 3:
+                            yield from _collect(pending, suspects)
+                            if stop():
+                                return
+                        if submitted >= self.round_size:
+                            break
+                    while pending:
+                        yield from _collect(pending, suspects)
+                        if stop():
+                            return
+                finally:
+                    for future in pending:
+                        future.cancel()
+            if submitted < self.round_size and not broken:
+                return
+
+
+def _collect(pending: dict[Future[list[Done]], list[Task]],
+             suspects: list[Task] | None) -> Iterator[Done]:
+    """The results of the chunks that finished first."""
+    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for future in finished:
+        chunk = pending.pop(future)
+        try:
+            yield from future.result()
+        except Exception as err:  # BrokenProcessPool: the worker was killed or crashed
+            if suspects is not None:
+                suspects.extend(chunk)
+            else:
+                yield from (Done(t.index, error=f"the worker process rendering it died "
+                                 f"({describe(err)}); nothing was written for it")
+                            for t in chunk)
