@@ -2,4 +2,6 @@
 
 from docgen.cli import main
 
-main()
+# Guarded: worker processes started by spawn or forkserver import this module again.
+if __name__ == "__main__":
+    main()

@@ -59,9 +59,6 @@ class Report:
     regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
     pruned: list[str] = field(default_factory=list)  # paths removed by --prune
 
-    def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 

@@ -55,10 +55,6 @@ class Plan:
         return [i for i in self.items if i.status == "failed"]
 
     @property
-    def errors(self) -> list[DocgenError]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
     def warnings(self) -> list[DocgenError]:
         return [p for p in self.problems if p.severity == "warning"]
 

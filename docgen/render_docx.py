@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from docgen.errors import TemplateError
-from docgen.templating import make_environment
+from docgen.templating import make_environment, render_each
 
 
 def _template(data: bytes) -> Any:
@@ -76,10 +76,4 @@ class DocxRenderer:
 
     def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
         """One result per context; a failure is returned in its place."""
-        results: list[bytes | Exception] = []
-        for context in contexts:
-            try:
-                results.append(self.render(context))
-            except Exception as err:  # one row's failure must not stop the others
-                results.append(err)
-        return results
+        return render_each(self.render, contexts)

@@ -17,7 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from docgen.stylecache import StylesheetCache
-from docgen.templating import make_environment
+from docgen.templating import make_environment, render_each
 
 LOGGER = logging.getLogger("weasyprint")
 METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "lang", "identifier",
@@ -199,10 +199,4 @@ class PdfRenderer:
         Documents are laid out one by one: laying many rows out as one multi-page document
         and splitting the pages was measured slower with these templates (layout dominates,
         and WeasyPrint re-makes pages of a long document), and it breaks page counters."""
-        results: list[bytes | Exception] = []
-        for context in contexts:
-            try:
-                results.append(self.render(context))
-            except Exception as err:  # one row's failure must not stop the others
-                results.append(err)
-        return results
+        return render_each(self.render, contexts)

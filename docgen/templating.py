@@ -148,3 +148,16 @@ def row_context(fields: Mapping[str, Any], *, number: int | None, course: Mappin
     context = {name: ("" if value is None else value) for name, value in fields.items()}
     context.update(course=course, job=job, row=number, today=today)
     return context
+
+
+def render_each(render: Callable[[dict[str, Any]], bytes],
+                contexts: list[dict[str, Any]]) -> list[bytes | Exception]:
+    """``render`` over each context; a failure is returned in its place, so one row's bad
+    value never stops the others."""
+    results: list[bytes | Exception] = []
+    for context in contexts:
+        try:
+            results.append(render(context))
+        except Exception as err:  # reported as that document's failure
+            results.append(err)
+    return results

@@ -17,6 +17,9 @@ from docgen.files import atomic_write
 from docgen.job import DocumentSpec, Job
 
 CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
+# Workers start from a small server process rather than from the main process, which holds
+# the whole plan: forked from it, each worker would carry (and count) that memory too.
+START_METHOD = "forkserver"
 
 
 class Renderer(Protocol):
@@ -150,12 +153,10 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
                 return
             yield from render_chunk(renderers, chunk)
         return
-    # Imported once here, so every forked (and recycled) worker starts with them loaded.
     kinds = {d.kind for d in job.documents}
-    for module in (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
-            ["docgen.render_pdf"] if kinds - {"docx"} else []):
-        importlib.import_module(module)
-    pool = _Pool(job, jobs)
+    modules = (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
+        ["docgen.render_pdf"] if kinds - {"docx"} else [])
+    pool = _Pool(job, jobs, modules)
     suspects: list[Task] = []
     yield from pool.run(_chunks(tasks, CHUNK), stop, suspects)
     # A worker that died took the chunks it and its siblings held: each of those documents
@@ -171,10 +172,17 @@ class _Pool:
     (WeasyPrint's memory creeps up over long runs, and max_tasks_per_child does not work
     with fork) and after a worker dies."""
 
-    def __init__(self, job: Job, jobs: int) -> None:
+    def __init__(self, job: Job, jobs: int, modules: list[str]) -> None:
         self.job, self.jobs = job, jobs
-        methods = multiprocessing.get_all_start_methods()
-        self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        method = START_METHOD if START_METHOD in multiprocessing.get_all_start_methods() \
+            else "spawn"
+        self.context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # Imported once in the server, so every (recycled) worker starts with them loaded.
+            self.context.set_forkserver_preload(["docgen.workers", *modules])
+        else:
+            for module in modules:  # imported once here, inherited by every forked worker
+                importlib.import_module(module)
         self.round_size = jobs * max(1, 1000 // CHUNK)
 
     def run(self, chunks: Iterator[list[Task]], stop: Callable[[], bool],

@@ -284,6 +284,8 @@ def test_a_dying_worker_fails_only_its_documents(make_job: Callable[..., Path], 
             os._exit(9)
         return real(renderers, tasks)  # type: ignore[arg-type]
 
+    # Forked workers inherit the patched function; the default forkserver would not.
+    monkeypatch.setattr(build_module, "START_METHOD", "fork")
     monkeypatch.setattr(build_module, "render_chunk", dies_on_row_20)
     out = tmp_path / "out"
     code, lines = run(job, out, jobs=2)
