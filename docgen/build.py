@@ -81,7 +81,7 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     if job.zip:
         rows = {i.key: i.row for i in plan.items if i.row is not None and i.key}
         groups = {k: _text(r.value(job.group_field)) for k, r in rows.items()}
-        ordered += bundle_documents(job, out, ordered, groups)
+        ordered += bundle_documents(job, out, ordered, groups, previous)
     stale = previous.stale(ordered, {d.name for d in job.documents})
     if prune_stale:
         report.pruned = prune(out, stale)

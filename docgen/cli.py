@@ -129,6 +129,8 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
 
 
 def _summary(report: Any, folder: Path) -> None:
+    from docgen.delivery import BUNDLE_DOCUMENT
+
     failed_rows = report.failed_rows
     rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
     unchanged = f", {report.count('unchanged')} unchanged" if report.count("unchanged") else ""
@@ -143,6 +145,12 @@ def _summary(report: Any, folder: Path) -> None:
                    f"(listed in the manifest; docgen build --prune removes them)")
     if report.pruned:
         click.echo(f"{len(report.pruned)} stale document(s) removed")
+    extras = [(sum(1 for o in report.outcomes if o.source and o.status == "ok"),
+               "PDF(s) converted from Word documents"),
+              (sum(1 for o in report.outcomes if o.document == BUNDLE_DOCUMENT
+                   and o.status == "ok"), "zip bundle(s) written in bundles/")]
+    if any(n for n, _ in extras):
+        click.echo("of which " + ", ".join(f"{n} {what}" for n, what in extras if n))
 
 
 @cli.command()

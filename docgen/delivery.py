@@ -75,18 +75,23 @@ def _pdf(source: Outcome, status: str, path: str, sha256: str, inputs: str,
 
 
 def bundle_documents(job: Job, out: Path, outcomes: Sequence[Outcome],
-                     groups: Mapping[str, str | None]) -> list[Outcome]:
-    """The zip bundles the job asks for, listed as manifest lines of their own."""
+                     groups: Mapping[str, str | None], previous: Previous) -> list[Outcome]:
+    """The zip bundles the job asks for, listed as manifest lines of their own; a bundle with
+    the same bytes as the earlier build's is ``unchanged`` (zips are reproducible)."""
     from docgen.bundles import BundleEntry, make_bundles
 
     entries = [BundleEntry(key=o.key, label=f"{o.label}_{o.key}" if o.label else str(o.key),
                            path=o.path, group=groups.get(o.key or ""))
                for o in outcomes if o.status in DONE and o.path]
     paths = make_bundles(out, entries, modes=job.zip, batch_name=job.id)
-    return [Outcome(document=BUNDLE_DOCUMENT, status="ok",
-                    path=str(PurePosixPath(p.relative_to(out))), sha256=sha256_file(p),
-                    message=f"{_count(p)} document(s)")
-            for p in paths]
+    results = []
+    for path in paths:
+        relative, sha256 = str(PurePosixPath(path.relative_to(out))), sha256_file(path)
+        earlier = previous.records.get((BUNDLE_DOCUMENT, "", relative))
+        status = "unchanged" if earlier and earlier["sha256"] == sha256 else "ok"
+        results.append(Outcome(document=BUNDLE_DOCUMENT, status=status, path=relative,
+                               sha256=sha256, message=f"{_count(path)} document(s)"))
+    return results
 
 
 def _count(bundle: Path) -> int:

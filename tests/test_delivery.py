@@ -46,6 +46,7 @@ def test_word_documents_also_become_pdf(make_job: Callable[..., Path], tmp_path:
     out, job = tmp_path / "out", make_job(documents=LETTER_PDF)
     code, output, lines = build(job, out)
     assert code == 0, output
+    assert "of which 1 PDF(s) converted from Word documents" in output
     pdf_line = next(line for line in lines if line["path"].endswith("lettera.pdf"))
     assert pdf_line["source"] == "D'Angelo_Niccolò/lettera.docx"
     assert pdf_line["document"] == "lettera" and pdf_line["status"] == "ok"
@@ -108,8 +109,8 @@ def test_same_inputs_give_identical_bytes(make_job: Callable[..., Path], tmp_pat
 def test_bundles_per_worker_site_and_batch(make_job: Callable[..., Path],
                                            tmp_path: Path) -> None:
     """--zip writes the three kinds of bundle, listed in the manifest, with the documents."""
-    out = tmp_path / "out"
-    code, output, lines = build(make_job(), out, "--zip")
+    out, job = tmp_path / "out", make_job()
+    code, output, lines = build(job, out, "--zip")
     assert code == 0, output
     bundles = {line["path"]: line for line in lines if line["document"] == "bundle"}
     assert set(bundles) == {
@@ -125,6 +126,9 @@ def test_bundles_per_worker_site_and_batch(make_job: Callable[..., Path],
     with zipfile.ZipFile(out / "bundles/test-job.zip") as archive:
         assert "elenco.pdf" in archive.namelist()
     check_hashes(out)
+    assert "of which 4 zip bundle(s) written in bundles/" in output
+    _, _, again = build(job, out, "--zip")
+    assert {line["status"] for line in again if line["document"] == "bundle"} == {"unchanged"}
 
 
 def test_missing_libreoffice_stops_before_writing(make_job: Callable[..., Path], tmp_path: Path,
