@@ -39,7 +39,8 @@ class DocgenError(Exception):
 
     @property
     def place(self) -> str:
-        """Where the problem is, e.g. ``roster.xlsx row 14 (RSSMRA80A01H501U)``."""
+        """Where the problem is, e.g. ``roster.xlsx row 14 (RSSMRA80A01H501U)``, or
+        ``lettera.docx (paragraph “Gentile {{ nome }}”)``."""
         parts = []
         if self.file:
             parts.append(self.file)
@@ -47,6 +48,8 @@ class DocgenError(Exception):
             parts.append(f"row {self.row}")
         if self.key:
             parts.append(f"({self.key})")
+        if self.cell and self.row is None and self.cell not in self.message:
+            parts.append(f"({self.cell})")
         return " ".join(parts)
 
     def __str__(self) -> str:

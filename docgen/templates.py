@@ -79,23 +79,43 @@ def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
                           frozenset(when_names), frozenset(attributes))
 
 
+_BLOCK_TAG = re.compile(r"\{%-?\s*(\w+)")
+_OPENERS = {"if", "for", "macro", "call", "filter", "with", "block", "raw", "autoescape"}
+
+
 def syntax_error(spec: DocumentSpec, source: str, err: TemplateSyntaxError) -> TemplateError:
     """A Jinja syntax error with its place: the line of an HTML template, the paragraph of a
-    Word template."""
+    Word template. A block never closed is placed where it opens, not at the template's end."""
+    lines = (re.sub(r"<w:p([ >])", r"\n<w:p\1", source) if spec.kind == "docx"
+             else source).splitlines()
+    lineno = err.lineno
+    message = err.message or "invalid tag"
+    if message.startswith("Unexpected end of template") and (opened := _unclosed(lines)):
+        lineno, tag = opened
+        message = f"the {{% {tag} %}} block is never closed (no {{% end{tag} %}})"
     place = None
-    if err.lineno:
+    if lineno:
         if spec.kind == "pdf":
-            place = f"{spec.template.name} line {err.lineno}"
+            place = f"line {lineno}"
         else:
-            lines = re.sub(r"<w:p([ >])", r"\n<w:p\1", source).splitlines()
-            text = re.sub(r"<[^>]+>", "", lines[err.lineno - 1]) if err.lineno <= len(lines) else ""
+            text = re.sub(r"<[^>]+>", "", lines[lineno - 1]) if lineno <= len(lines) else ""
             place = f"paragraph “{text.strip()[:80]}”" if text.strip() else None
-    where = f" ({place})" if place else ""
     return TemplateError(
-        f"template syntax error{where}: {err.message}", file=spec.template.name,
-        document=spec.name, cell=place,
-        hint="fix the tag; every {{ needs }} and every {% if %} its {% endif %}",
+        f"template syntax error: {message}", file=spec.template.name, document=spec.name,
+        cell=place, hint="fix the tag; every {{ needs }} and every {% if %} its {% endif %}",
     )
+
+
+def _unclosed(lines: list[str]) -> tuple[int, str] | None:
+    """(line, tag) of the innermost block opened and never closed."""
+    stack: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        for tag in _BLOCK_TAG.findall(line):
+            if tag in _OPENERS:
+                stack.append((number, tag))
+            elif tag.startswith("end") and stack and stack[-1][1] == tag[3:]:
+                stack.pop()
+    return stack[-1] if stack else None
 
 
 def template_fields(path: Path) -> list[str]:

@@ -185,3 +185,23 @@ def test_word_damage_found_and_fixed(tmp_path: Path) -> None:
     paragraph = Document(str(target)).paragraphs[1]
     assert paragraph.runs[1].text == "{{ nome }}" and paragraph.runs[1].bold
     assert "{% if esito_esame == \"idoneo\" %}" in docx_text(target)
+
+
+def test_syntax_errors_name_their_place(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A broken HTML tag names its line; an unclosed Word block names the paragraph where it
+    opens, not the end of the document; exit 2."""
+    html = "<html>\n<body>\n<p>{{ nome }</p>\n</body></html>"
+    job = make_job(html=html)
+    document = Document(str(tmp_path / "templates/lettera.docx"))
+    document.add_paragraph("Note finali {% if note %}senza chiusura")
+    document.add_paragraph("Ultimo paragrafo")
+    document.save(str(tmp_path / "templates/lettera.docx"))
+    result = CliRunner().invoke(cli, ["check", str(job)])
+    assert result.exit_code == 2
+    assert "line 3  template syntax error: unexpected '}'" in result.stdout
+    assert ("paragraph “Note finali {% if note %}senza chiusura”: template syntax error: "
+            "the {% if %} block is never closed (no {% endif %})") in result.stdout
+    build = CliRunner().invoke(cli, ["build", str(job), "--out", str(tmp_path / "out")])
+    assert build.exit_code == 2
+    assert "error: attestato.html (line 3): template syntax error" in build.stderr
+    assert not (tmp_path / "out").exists()
