@@ -61,12 +61,15 @@ def format_table(problems: Sequence[DocgenError]) -> str:
         counts = ", ".join(f"{n} {word}{'s' if n != 1 else ''}"
                            for n, word in ((errors, "error"), (warnings, "warning")) if n)
         lines.append(f"{file}: {counts}")
+        # Short places (cells such as D17, lines) make a column; long ones lead the text.
+        width = max((len(_place(p)) for p in group if len(_place(p)) <= 12), default=0)
         for problem in sorted(group, key=lambda p: (p.row or 0, p.severity)):
             place = _place(problem)
             who = f"row {problem.row}" + (f" ({problem.key})" if problem.key else "") \
                 if problem.row is not None else ""
             doc = f" [{problem.document}]" if problem.document and problem.row is None else ""
-            head = f"  {problem.severity:<8}{place + '  ' if len(place) <= 12 else ''}"
+            column = f"{place:<{width}}  " if len(place) <= 12 and width else ""
+            head = f"  {problem.severity:<8}{column}"
             text = f"{who}: {problem.message}{doc}" if who else f"{problem.message}{doc}"
             if len(place) > 12:
                 text = f"{place}: {text}"
