@@ -109,8 +109,8 @@ def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentField
         sources = [(used.template, spec.template.name, "template"),
                    (used.filename, job.path.name, "filename pattern"),
                    (used.when, job.path.name, "when")]
-        if spec.scope == "batch":
-            sources = sources[1:2]
+        if spec.scope == "batch":  # its fields are read on the rows: r.cognome
+            sources = [(used.batch_attributes, spec.template.name, "template"), sources[1]]
         for names, file, where in sources:
             problems += [_missing(n, roster, file, spec.name, where) for n in sorted(names - known)]
     return problems

@@ -118,10 +118,54 @@ def _attribute_reads(env: Any, source: str) -> Iterator[tuple[str, str]]:
             yield node.node.name, node.arg.value
 
 
+# Filters whose string arguments name attributes of the items: sort(attribute='cognome').
+_ATTRIBUTE_FILTERS = {"sort", "groupby", "selectattr", "rejectattr", "map", "sum", "unique",
+                      "min", "max"}
+_FIRST_ARGUMENT_IS_ATTRIBUTE = {"groupby", "selectattr", "rejectattr"}
+
+
+def _names(node: nodes.Node) -> set[str]:
+    found = {n.name for n in node.find_all(nodes.Name)}
+    return found | ({node.name} if isinstance(node, nodes.Name) else set())
+
+
+def _targets(node: nodes.Node) -> set[str]:
+    return {n.name for n in node.find_all(nodes.Name)} | (
+        {node.name} if isinstance(node, nodes.Name) else set())
+
+
+def _row_variables(tree: nodes.Template) -> set[str]:
+    """Loop variables that stand for a row of ``rows``: ``r`` in ``for r in rows``, and ``w``
+    in ``for g in rows | groupby('sede')`` ... ``for w in g.list``."""
+    rows, groups = {"rows"}, set()
+    for loop in tree.find_all(nodes.For):
+        iterated = _names(loop.iter)
+        grouped = any(f.name == "groupby" for f in loop.iter.find_all(nodes.Filter)) or (
+            isinstance(loop.iter, nodes.Filter) and loop.iter.name == "groupby")
+        if iterated & rows and grouped:
+            groups |= _targets(loop.target)
+        elif iterated & rows or (isinstance(loop.iter, nodes.Getattr) and loop.iter.attr == "list"
+                                 and iterated & groups):
+            rows |= _targets(loop.target)
+    return rows - {"rows"}
+
+
 def attributes_used(env: Any, source: str) -> set[str]:
-    """Attribute names read on loop variables (``r.cognome`` in a batch template)."""
-    return {attr for name, attr in _attribute_reads(env, source)
-            if name not in ("course", "job", "loop")}
+    """The fields a batch template reads on its rows: ``r.cognome`` for a row variable ``r``,
+    and attribute names given to filters over ``rows`` (``sort(attribute='cognome')``)."""
+    tree = env.parse(source)
+    variables = _row_variables(tree)
+    found = {attr for name, attr in _attribute_reads(env, source) if name in variables}
+    for node in tree.find_all(nodes.Filter):
+        if node.name in _ATTRIBUTE_FILTERS and node.node is not None and (
+                _names(node.node) & (variables | {"rows"})):
+            arguments = [k.value for k in node.kwargs if k.key == "attribute"]
+            if node.name in _FIRST_ARGUMENT_IS_ATTRIBUTE and node.args:
+                arguments.append(node.args[0])
+            for argument in arguments:
+                if isinstance(argument, nodes.Const) and isinstance(argument.value, str):
+                    found |= {a.strip() for a in argument.value.split(",") if a.strip()}
+    return found
 
 
 def course_entries(env: Any, source: str) -> set[str]:

@@ -95,6 +95,35 @@ def test_fields_html_and_docx(make_job: Callable[..., Path], tmp_path: Path) -> 
     assert batch.stdout.splitlines() == ["cognome", "nome", "sede"]
 
 
+def test_batch_template_fields_follow_rows(tmp_path: Path) -> None:
+    """In a batch template, fields are what the rows are read for, through loops, groupby
+    and attribute filters; namespaces and course loops are not fields."""
+    template = tmp_path / "elenco.html"
+    template.write_text(
+        "{% set ns = namespace(n=0) %}"
+        "{% for g in rows | sort(attribute='cognome,nome') | groupby('sede') %}{{ g.grouper }}"
+        "{% for w in g.list %}{% set ns.n = ns.n + 1 %}{{ ns.n }} {{ w.codice_fiscale }}"
+        "{% endfor %}{% endfor %}"
+        "{% for m in course.measures %}{{ m.name }}{% endfor %}"
+        "{{ rows | selectattr('esito_esame', 'equalto', 'idoneo') | list | length }}"
+        "{{ rows | sum(attribute='ore') }}", encoding="utf-8")
+    result = invoke("fields", str(template))
+    assert result.stdout.splitlines() == ["codice_fiscale", "cognome", "esito_esame", "nome",
+                                          "ore", "sede", "course.measures"]
+
+
+def test_batch_template_unknown_field(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A typo in a field read on the rows of a batch template is fatal, with a suggestion."""
+    job = make_job()
+    elenco = tmp_path / "templates/elenco.html"
+    elenco.write_text(elenco.read_text(encoding="utf-8").replace("r.cognome", "r.cognme"),
+                      encoding="utf-8")
+    result = invoke("build", str(job), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "elenco.html: the template uses the field 'cognme'" in result.stderr
+    assert "did you mean 'cognome'" in result.stderr
+
+
 def test_only_builds_one_document(make_job: Callable[..., Path], tmp_path: Path) -> None:
     """--only NAME builds just that document."""
     out = tmp_path / "out"
