@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, meta
 
 from docgen.errors import TemplateError
 from docgen.job import TEMPLATE_KINDS, DocumentSpec, Job
@@ -51,15 +52,47 @@ def template_source(spec: DocumentSpec) -> str:
                             document=spec.name) from err
 
 
+def template_sources(spec: DocumentSpec, env: Any) -> list[tuple[Path, str]]:
+    """The template and every template it includes, imports or extends by name (their
+    fields count too); a named one that is missing is fatal."""
+    found: list[tuple[Path, str]] = []
+    queue = [(spec.template, template_source(spec))]
+    seen = {spec.template.resolve()}
+    folder = spec.template.parent.resolve()
+    while queue:
+        path, source = queue.pop(0)
+        found.append((path, source))
+        if spec.kind == "docx":
+            break
+        try:
+            tree = env.parse(source)
+        except TemplateSyntaxError:
+            continue  # reported with its place by the caller
+        for name in sorted(n for n in meta.find_referenced_templates(tree) if n):
+            target = (folder / name).resolve()
+            if target in seen:
+                continue
+            seen.add(target)
+            if not target.is_relative_to(folder) or not target.is_file():
+                raise TemplateError(f"missing file: the included template {name}",
+                                    file=path.name, document=spec.name,
+                                    hint="put it in the template's folder, or fix the name")
+            queue.append((target, template_source(replace(spec, template=target))))
+    return found
+
+
 def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
     """Parse the template, the filename pattern and ``when``; a syntax error is fatal."""
     env = make_environment(job.locale)
-    source = template_source(spec)
-    try:
-        template_names = names_used(env, source)
-        attributes = attributes_used(env, source) if spec.scope == "batch" else set()
-    except TemplateSyntaxError as err:
-        raise syntax_error(spec, source, err) from err
+    template_names: set[str] = set()
+    attributes: set[str] = set()
+    for part, source in template_sources(spec, env):
+        try:
+            template_names |= names_used(env, source)
+            if spec.scope == "batch":
+                attributes |= attributes_used(env, source)
+        except TemplateSyntaxError as err:
+            raise syntax_error(replace(spec, template=part), source, err) from err
     job_file = job.path.name
     try:
         filename_names = names_used(env, spec.filename_pattern) - {"__key__"}
@@ -125,12 +158,13 @@ def template_fields(path: Path) -> list[str]:
         raise TemplateError("a template must be .html or .docx", file=path.name)
     spec = DocumentSpec(name=path.stem, template=path.resolve(), kind=kind)
     env = make_environment("it_IT")
-    source = template_source(spec)
-    try:
-        names = names_used(env, source)
-        if "rows" in names:
+    names: set[str] = set()
+    courses: set[str] = set()
+    for part, source in template_sources(spec, env):
+        try:
+            names |= names_used(env, source)
             names |= attributes_used(env, source)
-        courses = course_entries(env, source)
-    except TemplateSyntaxError as err:
-        raise syntax_error(spec, source, err) from err
+            courses |= course_entries(env, source)
+        except TemplateSyntaxError as err:
+            raise syntax_error(replace(spec, template=part), source, err) from err
     return sorted(names - BUILTINS) + sorted(courses)

@@ -144,3 +144,21 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in cli.commands.items():
         assert command.help and "Examples" in command.help, name
         assert f"docgen {name}" in readme, name
+
+
+def test_included_templates_count(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """Fields read in an {% include %}d template are checked and listed; a missing include
+    is fatal before anything is written."""
+    html = "<p>{{ nome }}</p>{% include 'parts/firma.html' %}"
+    job = make_job(html=html)
+    (tmp_path / "templates/parts").mkdir()
+    (tmp_path / "templates/parts/firma.html").write_text("<p>{{ cogome }}</p>", encoding="utf-8")
+    result = invoke("check", str(job))
+    assert result.exit_code == 2
+    assert "the template uses the field 'cogome'" in result.stdout
+    assert invoke("fields", str(tmp_path / "templates/attestato.html")).stdout.splitlines() == [
+        "cogome", "nome"]
+    (tmp_path / "templates/parts/firma.html").unlink()
+    result = invoke("check", str(job))
+    assert result.exit_code == 2
+    assert "missing file: the included template parts/firma.html" in result.stdout
