@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docgen.delivery import bundle_documents, convert_documents
-from docgen.files import inside
+from docgen.files import exclusive, inside
 from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
 from docgen.plan import Item, Plan, make_plan
@@ -14,6 +14,7 @@ from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Task, default_jobs, pdf_metadata, run_tasks
 
 OnOutcome = Callable[[Outcome], None]
+LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
 __all__ = ["build", "default_jobs", "pdf_metadata"]
 
 
@@ -29,6 +30,13 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     """
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out / LOCK, "docgen build"):
+        return _build(job, out, plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
+                      force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+
+
+def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
+           force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> Report:
     remove_orphans(out)
     previous = Previous(out)
     journal = Journal(out)

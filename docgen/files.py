@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from docgen.errors import DocgenError
 
 
 def atomic_write(path: Path, data: bytes) -> str:
@@ -39,3 +43,25 @@ def inside(folder: Path, relative: str) -> Path:
     if not target.is_relative_to(base) or target == base:
         raise ValueError(f"path {relative!r} leaves the output folder")
     return target
+
+
+@contextmanager
+def exclusive(lock: Path, what: str) -> Iterator[None]:
+    """One ``what`` at a time on a folder: a second one stops with a clear error instead of
+    writing the same files (advisory lock; Windows has none in the standard library)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DocgenError(f"another {what} is running on {lock.parent}",
+                              hint="wait for it to finish, then run again") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

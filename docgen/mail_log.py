@@ -5,20 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen.errors import DocgenError
-from docgen.manifest import safe_cell
+from docgen.files import exclusive
+from docgen.manifest import safe_cell, unsafe_cell
 
 MAIL_FOLDER = "mail"
 LOG = "log.csv"
 # ``status`` comes last: a line cut short by a killed run has no valid status and is ignored.
 COLUMNS = ("time", "key", "message_id", "recipients", "files", "sha256", "status")
 STATUSES = ("sent", "draft")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -43,9 +41,6 @@ def log_path(folder: Path) -> Path:
     return folder / MAIL_FOLDER / LOG
 
 
-def _unsafe(value: str) -> str:
-    """Undo ``safe_cell``: the quote it adds before a formula character."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
 
 
 def _split(value: str, separator: str) -> tuple[str, ...]:
@@ -63,7 +58,7 @@ def read_log(folder: Path) -> list[LogEntry]:
     for record in records:
         if record.get("status") not in STATUSES or None in record.values():
             continue
-        values = {k: _unsafe(record[k] or "") for k in COLUMNS}
+        values = {k: unsafe_cell(record[k] or "") for k in COLUMNS}
         entries.append(LogEntry(
             time=values["time"], key=values["key"], message_id=values["message_id"],
             recipients=_split(values["recipients"], ";"), files=_split(values["files"], ";"),
@@ -92,23 +87,6 @@ def append_log(folder: Path, entry: LogEntry) -> None:
         os.fsync(handle.fileno())
 
 
-@contextmanager
-def mail_lock(folder: Path) -> Iterator[None]:
+def mail_lock(folder: Path) -> AbstractContextManager[None]:
     """One ``docgen mail`` at a time per output folder: two at once could send twice."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks in the standard library
-        yield
-        return
-    lock = folder / MAIL_FOLDER / ".lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise DocgenError(f"another docgen mail is running on {folder}",
-                              hint="wait for it to finish, then run again") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive(folder / MAIL_FOLDER / ".lock", "docgen mail")

@@ -84,6 +84,11 @@ def safe_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def unsafe_cell(value: str) -> str:
+    """The value ``safe_cell`` was given back, when docgen reads its own CSV files."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def manifest_text(records: Iterable[dict[str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
@@ -99,7 +104,8 @@ def read_manifest(folder: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{k: unsafe_cell(v) if isinstance(v, str) else v for k, v in record.items()}
+                for record in csv.DictReader(handle)]
 
 
 def write_manifest(folder: Path, outcomes: Iterable[Outcome], *, keep_others: bool) -> Path:

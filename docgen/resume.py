@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from docgen.files import sha256_file
-from docgen.manifest import COLUMNS, Outcome, read_manifest, safe_cell
+from docgen.manifest import COLUMNS, Outcome, read_manifest, safe_cell, unsafe_cell
 from docgen.plan import Item
 
 JOURNAL = ".docgen-journal.csv"
@@ -42,7 +42,7 @@ class Previous:
         self.records: dict[tuple[str, str, str], dict[str, str]] = {}
         for record in read_manifest(out) + _read_journal(out / JOURNAL):
             if record.get("status") in (*DONE, "stale") and _SHA.match(record.get("sha256", "")):
-                self.records[_id(record["document"], record["key"], record["path"])] = record
+                self.records[(record["document"], record["key"], record["path"])] = record
         self.documents = {(r["document"], r["key"]) for r in self.records.values()}
 
     def unchanged(self, item: Item) -> dict[str, str] | None:
@@ -51,7 +51,7 @@ class Previous:
 
     def intact(self, document: str, key: str, path: str, inputs: str) -> dict[str, str] | None:
         """The earlier record of ``path`` if made from the same ``inputs`` and not altered."""
-        record = self.records.get(_id(document, key, path))
+        record = self.records.get((document, key, path))
         if (not record or record["status"] not in DONE or not inputs
                 or record.get("inputs") != inputs):
             return None
@@ -71,17 +71,13 @@ class Previous:
                 and (self.out / r["path"]).is_file()]
 
 
-def _id(document: str, key: str, path: str) -> tuple[str, str, str]:
-    return document, key.lstrip("'"), path
-
-
 def _read_journal(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
     with path.open(encoding="utf-8", newline="") as handle:
         # A line cut short by a kill has fewer fields or a bad hash: skipped.
-        return [r for r in csv.DictReader(handle) if None not in r.values()
-                and None not in r]
+        return [{k: unsafe_cell(v) for k, v in r.items()} for r in csv.DictReader(handle)
+                if None not in r.values() and None not in r]
 
 
 class Journal:

@@ -136,3 +136,19 @@ def test_killed_build_resumes_without_loss(make_job: Callable[..., Path], tmp_pa
     assert counts["unchanged"] >= finished - 1 and counts["ok"] + counts["unchanged"] == 121
     assert not list(out.rglob(".*.tmp")) and not journal.exists()
     check_hashes(out)
+
+
+def test_second_build_into_the_same_folder_is_refused(make_job: Callable[..., Path],
+                                                      tmp_path: Path) -> None:
+    """While one build writes a folder, another one stops with a clear error (exit 2)."""
+    import fcntl
+
+    job, out = make_job(), tmp_path / "out"
+    out.mkdir()
+    with (out / ".docgen.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as a running build holds it
+        result = CliRunner().invoke(cli, ["build", str(job), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "another docgen build is running on" in result.stderr
+    assert not (out / "manifest.csv").exists()
+    assert build(job, out)[0] == 0
