@@ -2,12 +2,13 @@
 # Installs the Debian packages docgen needs when they are missing: WeasyPrint's Pango and
 # HarfBuzz's subsetting library (without it every PDF is 3-4 times slower), LibreOffice Writer
 # for PDFs from Word templates, and metric-compatible fonts (Liberation for Arial and Times,
-# Carlito for Calibri) so converted Word documents keep their line breaks.
+# Carlito for Calibri, DejaVu for the tests' HTML) so converted Word documents keep their
+# line breaks.
 # Usage: scripts/system-deps.sh [extra Debian packages...]
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
-          libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito "$@")
+          libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito fonts-dejavu-core "$@")
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "system-deps: not a Debian/Ubuntu system; make sure Pango (>= 1.44) and HarfBuzz's" \
