@@ -48,8 +48,12 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         if on_outcome:
             on_outcome(outcome)
 
+    failures = 0
+
     def record(index: int, outcome: Outcome) -> None:
+        nonlocal failures
         outcomes[index] = outcome
+        failures += outcome.status == "failed"
         note(outcome)
 
     tasks = []
@@ -64,7 +68,7 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
                               inside(out, item.path)))
 
     def stop() -> bool:
-        return fail_fast and any(o.status == "failed" for o in outcomes.values())
+        return fail_fast and failures > 0
 
     try:
         for done in run_tasks(job, tasks, jobs, stop):

@@ -75,6 +75,13 @@ class DocgenError(Exception):
         }
 
 
+def describe(err: BaseException) -> str:
+    """An unexpected exception in one line: its type and first line, for a failed document's
+    or message's reason."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 class JobError(DocgenError):
     """The job file is missing, malformed or inconsistent."""
 

@@ -139,20 +139,21 @@ def load_job(path: Path) -> Job:
     return job
 
 
-def _check_keys(
+def check_keys(
     path: Path, table: Mapping[str, Any], known: set[str], where: str, problems: list[DocgenError]
 ) -> None:
+    """Every key of ``table`` not in ``known`` is a problem naming it, with the closest key."""
     problems.extend(_unknown(path, "key", k, known, where) for k in table if k not in known)
 
 
 def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) -> Job | None:
     folder = path.parent
-    _check_keys(path, data, TOP_KEYS, "the job file", problems)
+    check_keys(path, data, TOP_KEYS, "the job file", problems)
     section = data.get("job")
     if not isinstance(section, dict):
         problems.append(JobError("missing [job] table", file=path.name, hint="see the README"))
         return None
-    _check_keys(path, section, JOB_KEYS, "[job]", problems)
+    check_keys(path, section, JOB_KEYS, "[job]", problems)
 
     def text(name: str, default: str | None = None) -> str | None:
         value = section.get(name, default)
@@ -196,7 +197,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     if isinstance(checks, dict):
         from docgen.checks import CHECK_KEYS
 
-        _check_keys(path, checks, CHECK_KEYS, "[job.checks]", problems)
+        check_keys(path, checks, CHECK_KEYS, "[job.checks]", problems)
     else:
         problems.append(JobError("[job.checks] must be a table", file=path.name))
         checks = {}
@@ -205,7 +206,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         problems.append(JobError("[job.metadata] maps PDF properties to texts", file=path.name))
         metadata = {}
-    _check_keys(path, metadata, METADATA_KEYS, "[job.metadata]", problems)
+    check_keys(path, metadata, METADATA_KEYS, "[job.metadata]", problems)
     zip_modes = _zip_modes(path, section.get("zip", []), problems)
     zip_by = section.get("zip_by")
     if zip_by is not None and not isinstance(zip_by, str):
@@ -282,7 +283,7 @@ def _build_documents(path: Path, entries: Any, problems: list[DocgenError]) -> t
         if not isinstance(entry, dict):
             problems.append(JobError(f"{where} is not a table", file=path.name))
             continue
-        _check_keys(path, entry, DOCUMENT_KEYS, where, problems)
+        check_keys(path, entry, DOCUMENT_KEYS, where, problems)
         name = entry.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             problems.append(JobError(f"{where}: name must be a word such as attestato_frequenza",

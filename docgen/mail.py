@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal
 
-from docgen.errors import DocgenError, JobError, UnusableError
+from docgen.errors import DocgenError, JobError, UnusableError, describe
 from docgen.files import atomic_write, inside
 from docgen.job import Job
 from docgen.mail_config import MailConfig, load_mail_config, smtp_credentials
@@ -59,10 +59,6 @@ class MailReport:
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
-
-def describe(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def deliver_mail(job: Job, out: Path, *, mode: Mode | None = None, office: str | None = None,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from jinja2 import TemplateSyntaxError
 
 from docgen.errors import DocgenError, JobError, TemplateError, UnusableError
-from docgen.job import Job
+from docgen.job import Job, check_keys
 from docgen.templating import make_environment
 
 Security = Literal["starttls", "ssl", "none"]
@@ -92,12 +92,6 @@ def split_addresses(value: Any) -> list[str]:
     return [part for part in re.split(r"[;,\s]+", str(value)) if part]
 
 
-def _unknown(path: Path, name: str, known: set[str], where: str) -> JobError:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(known))}"
-    return JobError(f"unknown key '{name}' in {where}", file=path.name, hint=hint)
-
-
 def load_mail_config(job: Job) -> MailConfig:
     """Validate ``job.mail``; raises UnusableError naming every problem."""
     path, table = job.path, job.mail
@@ -105,7 +99,7 @@ def load_mail_config(job: Job) -> MailConfig:
         raise UnusableError([JobError("no [mail] table", file=path.name,
                                       hint="add [mail] with from, subject and body; see the README")])
     problems: list[DocgenError] = []
-    problems += [_unknown(path, k, MAIL_KEYS, "[mail]") for k in table if k not in MAIL_KEYS]
+    check_keys(path, table, MAIL_KEYS, "[mail]", problems)
 
     def addresses(name: str, *, single: bool = False) -> list[tuple[str, str]]:
         value = table.get(name, [])
@@ -200,8 +194,8 @@ def _smtp(path: Path, table: Any, problems: list[DocgenError]) -> Smtp | None:
         problems.append(JobError(f"[mail.smtp] {key}: the login never goes in the job file",
                                  file=path.name,
                                  hint=f"remove it and set {USER_ENV} and {PASSWORD_ENV} in the environment"))
-    problems += [_unknown(path, k, SMTP_KEYS, "[mail.smtp]") for k in table
-                 if k not in SMTP_KEYS and k not in secrets]
+    check_keys(path, {k: v for k, v in table.items() if k not in secrets}, SMTP_KEYS,
+               "[mail.smtp]", problems)
     host = table.get("host")
     if not (isinstance(host, str) and host.strip()):
         problems.append(JobError("[mail.smtp] host is missing", file=path.name,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from docgen.errors import DocgenError
-from docgen.mail import WIRE_POLICY, Composer, Delivery, Item, OnDelivery, Pending, describe, entry
+from docgen.errors import DocgenError, describe
+from docgen.mail import WIRE_POLICY, Composer, Delivery, Item, OnDelivery, Pending, entry
 from docgen.mail_config import PASSWORD_ENV, USER_ENV, Credentials, MailConfig, Smtp
 from docgen.mail_log import append_log
 

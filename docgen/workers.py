@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from docgen.errors import describe
 from docgen.files import atomic_write
 from docgen.job import DocumentSpec, Job
 
@@ -106,10 +107,6 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
                 done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
     return done
 
-
-def describe(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 _WORKER: Renderers | None = None

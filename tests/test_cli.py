@@ -162,3 +162,18 @@ def test_included_templates_count(make_job: Callable[..., Path], tmp_path: Path)
     result = invoke("check", str(job))
     assert result.exit_code == 2
     assert "missing file: the included template parts/firma.html" in result.stdout
+
+
+def test_fail_fast_stops_at_the_first_failure(make_job: Callable[..., Path],
+                                              tmp_path: Path) -> None:
+    """With --fail-fast a failure stops the build: exit 1, nothing more rendered."""
+    rows = [list(r) for r in WORKERS]
+    rows[0][3] = None  # row 2: no birth date
+    out = tmp_path / "out"
+    result = invoke("build", str(make_job(rows=rows)), "--out", str(out), "--fail-fast", "-j", "1")
+    assert result.exit_code == 1
+    assert "failed: roster.xlsx row 2" in result.stderr
+    assert not list(out.rglob("*.pdf")) and not list(out.rglob("*.docx"))
+    assert {line["status"] for line in manifest(out)} <= {"failed", "skipped"}
+    complete = invoke("build", str(make_job(rows=rows)), "--out", str(tmp_path / "all"), "-j", "1")
+    assert complete.exit_code == 1 and list((tmp_path / "all").rglob("*.pdf"))
