@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from docgen.delivery import bundle_documents, convert_documents
 from docgen.files import exclusive, inside
 from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
 from docgen.plan import Item, Plan, make_plan
+from docgen.postbuild import bundle_documents, convert_documents
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Task, default_jobs, pdf_metadata, run_tasks
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from docgen.errors import DocgenError
+from docgen.errors import BundleError
 from docgen.files import atomic_write
 from docgen.names import collision_key, sanitize_segment
 
@@ -23,9 +23,6 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644 << 16
 _UNIX = 3
 
-
-class BundleError(DocgenError):
-    """Bundles cannot be made: an unknown mode, or a document outside or missing from the output."""
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
 
 
 def _summary(report: Any, folder: Path) -> None:
-    from docgen.delivery import BUNDLE_DOCUMENT
+    from docgen.postbuild import BUNDLE_DOCUMENT
 
     failed_rows = report.failed_rows
     rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
@@ -172,7 +172,7 @@ def check(job_file: Path, output: str) -> None:
       docgen check
       docgen check input/job.toml --format json
     """
-    from docgen.report import check_job, format_json, format_table
+    from docgen.check import check_job, format_json, format_table
 
     result = check_job(job_file)
     if output == "json":
@@ -200,7 +200,7 @@ def fields(template: Path) -> None:
     Examples:
       docgen fields templates/attestato_frequenza.html
     """
-    from docgen.templates import template_fields
+    from docgen.fields import template_fields
 
     for name in template_fields(template):
         click.echo(name)
@@ -236,7 +236,7 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
     """
     from collections import Counter
 
-    from docgen.mail import deliver_mail
+    from docgen.mail.run import deliver_mail
 
     job = _load(job_file)
     folder = out or Path("output") / job.id
@@ -274,8 +274,8 @@ def fix_template(source: Path, target: Path) -> None:
       docgen fix-template templates/lettera_qualifica.docx lettera_qualifica_fixed.docx
     """
     from docgen.errors import TemplateError
+    from docgen.lint import repair_docx
     from docgen.render_docx import docx_source
-    from docgen.template_checks import repair_docx
 
     if source.suffix.lower() != ".docx":
         raise TemplateError("fix-template works on .docx templates", file=source.name)

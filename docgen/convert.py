@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen.errors import DocgenError
+from docgen.errors import (
+    ConversionError,
+    ConversionTimeoutError,
+    LibreOfficeMissingError,
+    PdfVariantError,
+)
 from docgen.files import atomic_write
 
 INSTALL_HINT = (
@@ -43,22 +48,8 @@ _FALLBACKS = (
 OnDone = Callable[[Path, "Path | Exception"], None]
 
 
-class LibreOfficeMissingError(DocgenError):
-    """No LibreOffice program to convert DOCX files to PDF."""
 
 
-class PdfVariantError(DocgenError):
-    """A ``pdf_variant`` LibreOffice cannot export."""
-
-
-class ConversionError(DocgenError):
-    """One document could not be converted; the other documents go on."""
-
-    exit_code = 1
-
-
-class ConversionTimeoutError(ConversionError):
-    """LibreOffice did not finish one document in time and was stopped."""
 
 
 def find_soffice() -> Path:
@@ -105,7 +96,7 @@ def export_filter(pdf_variant: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class _Job:
+class _Conversion:
     """One document to convert: where it is, its private copy, and where LibreOffice writes."""
 
     source: Path
@@ -140,7 +131,7 @@ class _Converter:
         self.timeout = timeout
         self.startup_timeout = startup_timeout
 
-    def command(self, batch: Sequence[_Job]) -> list[str]:
+    def command(self, batch: Sequence[_Conversion]) -> list[str]:
         """The LibreOffice command line converting ``batch`` (all of one import filter)."""
         command = [
             str(self.soffice),
@@ -153,7 +144,7 @@ class _Converter:
         command += ["--convert-to", self.convert_to, "--outdir", str(self.outdir)]
         return command + [str(job.staged) for job in batch]
 
-    def run(self, batch: Sequence[_Job]) -> _Run:
+    def run(self, batch: Sequence[_Conversion]) -> _Run:
         """Run one LibreOffice process over ``batch``; kill its whole process group when it stalls.
 
         The process may take ``startup_timeout + timeout`` seconds for its first PDF and
@@ -182,7 +173,7 @@ class _Converter:
         text = log.read_text("utf-8", "replace")
         return _Run(timed_out=timed_out, returncode=process.returncode, stderr=text)
 
-    def _wait(self, process: subprocess.Popen[bytes], batch: Sequence[_Job]) -> bool:
+    def _wait(self, process: subprocess.Popen[bytes], batch: Sequence[_Conversion]) -> bool:
         """Wait for ``process`` while it makes progress; kill it and return True when it stalls."""
         deadline = time.monotonic() + self.startup_timeout + self.timeout
         produced = 0
@@ -201,7 +192,8 @@ class _Converter:
                 process.wait()
                 return True
 
-    def convert(self, batch: Sequence[_Job], report: Callable[[_Job, Path | Exception], None]) -> None:
+    def convert(self, batch: Sequence[_Conversion],
+                report: Callable[[_Conversion, Path | Exception], None]) -> None:
         """Convert ``batch``; after a hang or crash, retry the unfinished ones in smaller batches."""
         outcome = self.run(batch)
         unfinished = []
@@ -230,7 +222,7 @@ class _Converter:
                 file=str(job.source),
             ))
 
-    def install(self, job: _Job) -> Path | Exception:
+    def install(self, job: _Conversion) -> Path | Exception:
         """Move the produced PDF next to its DOCX atomically, once it is what was asked for."""
         try:
             data = job.produced.read_bytes()
@@ -247,7 +239,7 @@ class _Converter:
             return ConversionError(f"cannot write {job.target.name}: {err.strerror}", file=str(job.source))
         return job.target
 
-    def failure(self, job: _Job, outcome: _Run) -> ConversionError:
+    def failure(self, job: _Conversion, outcome: _Run) -> ConversionError:
         """The error for a single-file process that hung or crashed."""
         if outcome.timed_out:
             limit = self.startup_timeout + self.timeout
@@ -285,7 +277,7 @@ def convert_to_pdf(
     sources = list(dict.fromkeys(Path(p) for p in docx_files))
     results: dict[Path, Path | Exception] = {}
 
-    def report(job: _Job, result: Path | Exception) -> None:
+    def report(job: _Conversion, result: Path | Exception) -> None:
         results[job.source] = result
         if on_done is not None:
             on_done(job.source, result)
@@ -301,15 +293,15 @@ def convert_to_pdf(
     return {source: results[source] for source in sources}
 
 
-def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Job, Path | Exception], None]
-           ) -> list[_Job]:
+def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Conversion, Path | Exception], None]
+           ) -> list[_Conversion]:
     """Copy each DOCX under a unique numbered name, so equal names in other folders never collide."""
     (work / "in").mkdir()
     (work / "out").mkdir()
     jobs = []
     for number, source in enumerate(sources):
         staged = work / "in" / f"{number:06d}{source.suffix.lower()}"
-        job = _Job(source=source, staged=staged, produced=work / "out" / f"{number:06d}.pdf")
+        job = _Conversion(source=source, staged=staged, produced=work / "out" / f"{number:06d}.pdf")
         try:
             shutil.copyfile(source, staged)
         except OSError as err:
@@ -320,9 +312,9 @@ def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Job, Path | E
     return jobs
 
 
-def _batches(jobs: Sequence[_Job], size: int) -> list[list[_Job]]:
+def _batches(jobs: Sequence[_Conversion], size: int) -> list[list[_Conversion]]:
     """Jobs grouped by import filter, in chunks of at most ``size``."""
-    groups: dict[str | None, list[_Job]] = {}
+    groups: dict[str | None, list[_Conversion]] = {}
     for job in jobs:
         groups.setdefault(_IMPORT_FILTERS.get(job.source.suffix.lower()), []).append(job)
     return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]

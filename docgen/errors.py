@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 
 
 class DocgenError(Exception):
@@ -82,6 +83,13 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+def suggest(name: str, known: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str | None:
+    """The one did-you-mean rule: ``did you mean 'x'?`` (or ``'x' or 'y'``) for the closest of
+    ``known`` to ``name``, or None when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=n, cutoff=cutoff)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+
+
 class JobError(DocgenError):
     """The job file is missing, malformed or inconsistent."""
 
@@ -116,3 +124,35 @@ class UnusableError(DocgenError):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+class LibreOfficeMissingError(DocgenError):
+    """No LibreOffice program to convert DOCX files to PDF."""
+
+
+class PdfVariantError(DocgenError):
+    """A ``pdf_variant`` LibreOffice cannot export."""
+
+
+class ConversionError(DocgenError):
+    """One document could not be converted; the other documents go on."""
+
+    exit_code = 1
+
+
+class ConversionTimeoutError(ConversionError):
+    """LibreOffice did not finish one document in time and was stopped."""
+
+
+class RenderError(DocgenError):
+    """WeasyPrint reported a problem (missing image, refused URL, bad CSS) for one document."""
+
+    exit_code = 1
+
+
+class BundleError(DocgenError):
+    """Bundles cannot be made: an unknown mode, or a document outside or missing from the output."""
+
+
+class MailServerError(DocgenError):
+    """The SMTP server cannot be reached or refuses the login; nothing more is sent."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from docgen.zipmembers import Member, write_zip
+from docgen.zipfiles import Member, write_zip
 
 _PARAGRAPH = re.compile(r"<w:p([ >])")
 _MARKED_PARAGRAPH = re.compile(r"\n<w:p([ >])")

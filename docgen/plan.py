@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from docgen.checks import check_columns, check_roster
 from docgen.errors import DocgenError, DocgenWarning, RosterError, RowError, TemplateError, UnusableError
+from docgen.fields import DocumentFields, document_fields
 from docgen.fingerprint import batch_inputs, digest, folder_digest, row_inputs
 from docgen.job import DocumentSpec, Job
+from docgen.lint import template_problems
 from docgen.names import collision_key, safe_relative_path, sanitize_value
 from docgen.roster import Roster, Row, read_roster
-from docgen.template_checks import template_problems
-from docgen.templates import DocumentFields, document_fields
 from docgen.templating import BUILTINS, build_date, make_environment, row_context
 
 ItemStatus = Literal["due", "skipped", "failed"]

@@ -42,7 +42,7 @@ def docx_source(path: Path) -> str:
 def render_plain(data: bytes, env: Any, context: dict[str, Any]) -> bytes:
     """The straightforward docxtpl route, with the zip rewritten with fixed timestamps so
     the same inputs give the same bytes."""
-    from docgen.zipmembers import Member, write_zip
+    from docgen.zipfiles import Member, write_zip
 
     # docxtpl cannot render one template object twice: a fresh one per document.
     template = _template(data)

@@ -16,6 +16,7 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from docgen.errors import RenderError
 from docgen.stylecache import StylesheetCache
 from docgen.templating import make_environment, render_each
 
@@ -25,9 +26,6 @@ METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "lang", "id
 REFUSED = "refused:"
 _IMAGE_CACHE_LIMIT = 256  # distinct image URLs kept per template (per-row photos would grow)
 
-
-class RenderError(Exception):
-    """WeasyPrint reported a problem (missing image, refused URL, bad CSS) for one document."""
 
 
 class SubsettingWarning(UserWarning):

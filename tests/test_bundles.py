@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from docgen.bundles import NO_GROUP, BundleEntry, BundleError, make_bundles
+from docgen.bundles import NO_GROUP, BundleEntry, make_bundles
+from docgen.errors import BundleError
 
 ALL_MODES = ("per-worker", "per-site-field", "batch")
 

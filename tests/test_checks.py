@@ -12,8 +12,8 @@ from docx import Document
 
 from docgen.checks import check_columns, check_roster
 from docgen.cli import cli
+from docgen.lint import word_damage
 from docgen.roster import read_roster
-from docgen.template_checks import word_damage
 from tests.conftest import WORKERS, write_xlsx
 from tests.helpers import docx_text
 

@@ -14,14 +14,12 @@ from docx import Document
 from docx.enum.text import WD_BREAK
 from pypdf import PdfReader
 
-from docgen.convert import (
+from docgen.convert import convert_to_pdf, export_filter, find_soffice
+from docgen.errors import (
     ConversionError,
     ConversionTimeoutError,
     LibreOfficeMissingError,
     PdfVariantError,
-    convert_to_pdf,
-    export_filter,
-    find_soffice,
 )
 
 NAMES = ["Niccolò D'Angelo", "Mariù Lucà", "Giulia Bianchi"]

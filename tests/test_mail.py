@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from docgen.cli import cli
 from docgen.errors import UnusableError
 from docgen.job import load_job
-from docgen.mail import MailReport, deliver_mail
-from docgen.mail_config import load_mail_config
+from docgen.mail.config import load_mail_config
+from docgen.mail.run import MailReport, deliver_mail
 from docgen.manifest import Outcome, write_manifest
 from docgen.names import strip_accents
 from tests.conftest import HEADER as BUILD_HEADER
@@ -523,7 +523,7 @@ def test_real_build_then_drafts(make_job: Any, tmp_path: Path) -> None:
 def test_log_is_safe_for_excel_and_survives_a_cut_line(tmp_path: Path) -> None:
     """Formula-like cells are neutralised and read back intact; a line cut by a kill is ignored
     and the next line starts afresh."""
-    from docgen.mail_log import LogEntry, append_log, log_path, read_log
+    from docgen.mail.log import LogEntry, append_log, log_path, read_log
 
     first = LogEntry("2026-03-02T10:00:00+01:00", "=HYPERLINK(1)", "<a@example.org>",
                      ("-x@example.org", "y@example.org"), ("attestato.pdf",), ("ab" * 32,), "sent")
@@ -541,7 +541,7 @@ def test_log_is_safe_for_excel_and_survives_a_cut_line(tmp_path: Path) -> None:
 def test_two_runs_at_once_are_refused(tmp_path: Path) -> None:
     """While one docgen mail holds the output folder, another stops before sending anything."""
     from docgen.errors import DocgenError
-    from docgen.mail_log import mail_lock
+    from docgen.mail.log import mail_lock
 
     job, out = make_mail_job(tmp_path)
     with mail_lock(out), pytest.raises(DocgenError, match="another docgen mail is running"):

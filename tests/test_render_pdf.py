@@ -13,7 +13,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from docgen import render_pdf
-from docgen.render_pdf import FolderFetcher, PdfRenderer, Rendered, RenderError, subsetting_backend
+from docgen.errors import RenderError
+from docgen.render_pdf import FolderFetcher, PdfRenderer, Rendered, subsetting_backend
 
 PAGE = """\
 <!doctype html>

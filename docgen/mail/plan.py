@@ -13,8 +13,8 @@ from typing import Any, Literal
 from docgen.errors import DocgenError, JobError, TemplateError, UnusableError
 from docgen.files import inside, sha256_file
 from docgen.job import Job
-from docgen.mail_config import MailConfig, is_address, split_addresses
-from docgen.mail_log import MAIL_FOLDER, LogEntry
+from docgen.mail.config import MailConfig, is_address, split_addresses
+from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
 from docgen.roster import Roster, read_roster
 from docgen.templating import BUILTINS, build_date, make_environment, names_used, row_context
@@ -77,7 +77,7 @@ class Pending:
                         message_id=self.message_id, **more)
 
 
-Item = Pending | Delivery
+MailItem = Pending | Delivery
 OnDelivery = Callable[[Delivery], None]
 
 
@@ -110,7 +110,7 @@ def _skipped(key: str | None, row: int | None, to: Sequence[str], files: Sequenc
 
 
 def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
-                 log: Sequence[LogEntry], resend: bool) -> list[Item]:
+                 log: Sequence[LogEntry], resend: bool) -> list[MailItem]:
     """One item per roster row: a message to make, or why there is none."""
     roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
     to_field = _to_field(job, config, roster)
@@ -120,7 +120,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         if record.get("key"):
             by_key[record["key"]].append(record)
     job_info, today = {"id": job.id, "locale": job.locale}, build_date()
-    items: list[Item] = []
+    items: list[MailItem] = []
     for row in roster.rows:
         value = row.value(job.key)
         key = None if value is None else str(value)
@@ -170,7 +170,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
 
 
 def office_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
-                 log: Sequence[LogEntry], address: str, resend: bool, *, dry_run: bool) -> list[Item]:
+                 log: Sequence[LogEntry], address: str, resend: bool, *, dry_run: bool) -> list[MailItem]:
     """One message to an office: the whole batch as one zip (made unless ``dry_run``)."""
     if not is_address(address):
         raise UnusableError([DocgenError(f"--to-office: not an e-mail address: {address!r}")])

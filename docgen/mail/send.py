@@ -9,14 +9,11 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from docgen.errors import DocgenError, describe
-from docgen.mail import WIRE_POLICY, Composer, Delivery, Item, OnDelivery, Pending, entry
-from docgen.mail_config import PASSWORD_ENV, USER_ENV, Credentials, MailConfig, Smtp
-from docgen.mail_log import append_log
-
-
-class MailServerError(DocgenError):
-    """The SMTP server cannot be reached or refuses the login; nothing more is sent."""
+from docgen.errors import MailServerError, describe
+from docgen.mail.compose import WIRE_POLICY, Composer, entry
+from docgen.mail.config import PASSWORD_ENV, USER_ENV, Credentials, MailConfig, Smtp
+from docgen.mail.log import append_log
+from docgen.mail.plan import Delivery, MailItem, OnDelivery, Pending
 
 
 def _answer(code: int, text: bytes | str) -> str:
@@ -150,7 +147,7 @@ def _refusals(recipients: dict[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{address} ({_answer(code, text)})" for address, (code, text) in recipients.items())
 
 
-def send_all(items: Sequence[Item], composer: Composer, config: MailConfig,
+def send_all(items: Sequence[MailItem], composer: Composer, config: MailConfig,
              credentials: Credentials | None, out: Path, emit: OnDelivery) -> None:
     """Send every pending message; log each one the moment the server has taken it."""
     if not any(isinstance(i, Pending) for i in items):
