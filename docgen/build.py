@@ -7,41 +7,41 @@ from pathlib import Path
 
 from docgen.files import exclusive, inside
 from docgen.job import Job
-from docgen.manifest import Outcome, Report, write_manifest
+from docgen.manifest import BuildReport, Outcome, write_manifest
 from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
-from docgen.workers import Task, default_jobs, pdf_metadata, run_tasks
+from docgen.workers import Task, default_jobs, run_tasks
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
-__all__ = ["build", "default_jobs", "pdf_metadata"]
 
 
-def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
+def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = None,
           fail_fast: bool = False, partial: bool = False, force: bool = False,
-          prune_stale: bool = False, on_outcome: OnOutcome | None = None) -> Report:
+          prune_stale: bool = False, on_outcome: OnOutcome | None = None) -> BuildReport:
     """Make every due document of ``job`` in ``out`` and write manifest.csv.
 
     Documents whose inputs are unchanged since an earlier build and whose files are intact
     are left alone (``unchanged``) unless ``force``. ``partial`` (``--only``) keeps the
     previous manifest's lines of the other documents. Earlier documents no longer due are
-    reported as ``stale``, or removed with ``prune_stale``.
+    reported as ``stale``, or removed with ``prune_stale``. ``jobs``: worker processes
+    (default: one per core).
     """
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK, "docgen build"):
-        return _build(job, out, plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
-                      force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+        return _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
+                      partial=partial, force=force, prune_stale=prune_stale, on_outcome=on_outcome)
 
 
 def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
-           force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> Report:
+           force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> BuildReport:
     remove_orphans(out)
     previous = Previous(out)
     journal = Journal(out)
     outcomes: dict[int, Outcome] = {}
-    report = Report()
+    report = BuildReport()
 
     def note(outcome: Outcome) -> None:
         journal.add(outcome)

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import io
-import os
-import time
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from docgen.errors import BundleError
 from docgen.files import atomic_write
+from docgen.job import ZIP_MODES
 from docgen.names import collision_key, sanitize_segment
+from docgen.zipfiles import Member, write_zip
 
-MODES = ("per-worker", "per-site-field", "batch")
+BUNDLES_FOLDER = "bundles"  # inside the output folder
 # The bundle for workers whose grouping cell is empty.
 NO_GROUP = "(empty)"
-# The earliest time a zip entry can carry (DOS date); also the default, for reproducible bytes.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Regular file, rw-r--r--, whatever the permissions on disk.
-_FILE_MODE = 0o100644 << 16
-_UNIX = 3
+_FILE_MODE = 0o100644
 
 
 
@@ -36,7 +31,7 @@ class BundleEntry:
 
 
 def make_bundles(out: Path, entries: Sequence[BundleEntry], *, modes: Sequence[str],
-                 folder: str = "bundles", batch_name: str = "batch") -> list[Path]:
+                 folder: str = BUNDLES_FOLDER, batch_name: str = "batch") -> list[Path]:
     """Write the zip bundles of ``modes`` into ``out/folder``; return their paths.
 
     ``per-worker`` bundles go to ``folder/per-worker/<label>.zip``, ``per-site-field`` ones to
@@ -44,9 +39,9 @@ def make_bundles(out: Path, entries: Sequence[BundleEntry], *, modes: Sequence[s
     Zips left there by an earlier build for workers or groups no longer present are removed.
     The same documents give byte-identical zips.
     """
-    unknown = [m for m in modes if m not in MODES]
+    unknown = [m for m in modes if m not in ZIP_MODES]
     if unknown:
-        raise BundleError(f"unknown bundle mode {unknown[0]!r}", hint=f"use {', '.join(MODES)}")
+        raise BundleError(f"unknown bundle mode {unknown[0]!r}", hint=f"use {', '.join(ZIP_MODES)}")
     base = out / sanitize_segment(folder)
     documents = {entry.path: _arcname(entry.path) for entry in entries}
     written: list[Path] = []
@@ -112,37 +107,20 @@ def _arcname(relative: str) -> str:
 
 def _write_zip(out: Path, path: Path, names: Sequence[str]) -> None:
     """Write a zip of ``out``'s files ``names`` with fixed timestamps and permissions, atomically."""
-    date_time = _timestamp()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            source = out / name
-            try:
-                data = source.read_bytes()
-            except OSError as err:
-                raise BundleError(f"cannot read {name} for bundle {path.name}: {err.strerror}",
-                                  file=str(source)) from err
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = _UNIX
-            info.external_attr = _FILE_MODE
-            archive.writestr(info, data, compresslevel=6)
-    atomic_write(path, buffer.getvalue())
-
-
-def _timestamp() -> tuple[int, int, int, int, int, int]:
-    """``SOURCE_DATE_EPOCH`` as a zip date (clamped to what zip can hold), else 1980-01-01."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not value.isdigit():
-        return _ZIP_EPOCH
-    moment = time.gmtime(int(value))
-    if moment.tm_year < 1980:
-        return _ZIP_EPOCH
-    if moment.tm_year > 2107:
-        return (2107, 12, 31, 23, 59, 58)
-    # DOS times have two-second resolution.
-    return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min,
-            moment.tm_sec - moment.tm_sec % 2)
+    members = []
+    for name in names:
+        source = out / name
+        try:
+            members.append(Member.deflate(name, source.read_bytes()))
+        except OSError as err:
+            raise BundleError(f"cannot read {name} for bundle {path.name}: {err.strerror}",
+                              file=str(source)) from err
+    try:
+        data = write_zip(members, unix_mode=_FILE_MODE)
+    except ValueError as err:
+        raise BundleError(f"bundle {path.name} is {err}", hint="use per-site-field or per-worker "
+                          "bundles for a batch this large") from err
+    atomic_write(path, data)
 
 
 def _prune(folder: Path, keep: set[str]) -> None:

@@ -23,7 +23,6 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "sex": ("sesso", "genere"),
     "hours": ("ore_frequentate", "ore_di_frequenza", "ore_presenza", "ore"),
 }
-CHECK_KEYS = {*DEFAULTS, "numeric"}
 _SEX = {"m": "M", "maschio": "M", "uomo": "M", "male": "M",
         "f": "F", "femmina": "F", "donna": "F", "female": "F"}
 MIN_AGE, MAX_AGE = 15, 100

@@ -103,7 +103,6 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build --pdf --zip
     """
     from docgen.build import build as run_build
-    from docgen.build import default_jobs
     from docgen.job import ZIP_MODES
     from docgen.plan import make_plan
 
@@ -117,7 +116,7 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
             click.echo(f"warning: {warning}", err=True)
     conversions = sum(1 for i in plan.due if i.document.pdf)
     with _progress(len(plan.items) + conversions, quiet) as advance:
-        report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
+        report = run_build(job, folder, plan=plan, jobs=jobs,
                            fail_fast=fail_fast, partial=bool(only), force=force,
                            prune_stale=prune, on_outcome=advance)
     if not quiet:
@@ -133,8 +132,6 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
 
 
 def _summary(report: Any, folder: Path) -> None:
-    from docgen.postbuild import BUNDLE_DOCUMENT
-
     failed_rows = report.failed_rows
     rows = f" (rows {', '.join(map(str, failed_rows))})" if failed_rows else ""
     unchanged = f", {report.count('unchanged')} unchanged" if report.count("unchanged") else ""
@@ -149,10 +146,8 @@ def _summary(report: Any, folder: Path) -> None:
                    f"(listed in the manifest; docgen build --prune removes them)")
     if report.pruned:
         click.echo(f"{len(report.pruned)} stale document(s) removed")
-    extras = [(sum(1 for o in report.outcomes if o.source and o.status == "ok"),
-               "PDF(s) converted from Word documents"),
-              (sum(1 for o in report.outcomes if o.document == BUNDLE_DOCUMENT
-                   and o.status == "ok"), "zip bundle(s) written in bundles/")]
+    extras = [(report.converted, "PDF(s) converted from Word documents"),
+              (report.bundled, "zip bundle(s) written in bundles/")]
     if any(n for n, _ in extras):
         click.echo("of which " + ", ".join(f"{n} {what}" for n, what in extras if n))
 
@@ -234,8 +229,6 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
       DOCGEN_SMTP_USER=segreteria DOCGEN_SMTP_PASSWORD=... docgen mail --send
       docgen mail --to-office ufficio.firenze@example.org
     """
-    from collections import Counter
-
     from docgen.mail.run import deliver_mail
 
     job = _load(job_file)
@@ -253,8 +246,7 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
     if not quiet:
         labels = {"sent": "sent", "draft": "drafted", "planned": "to send", "skipped": "skipped"}
         parts = [f"{report.count(s)} {label}" for s, label in labels.items() if report.count(s)]
-        why = Counter(d.message.split(";")[0] for d in report.deliveries
-                      if d.status in ("sent", "draft", "planned"))
+        why = report.reasons()
         reasons = f" ({', '.join(f'{n} {r}' for r, n in why.items())})" if why else ""
         click.echo(f"{', '.join(parts) or 'nothing to do'}{reasons}, {len(report.failed)} failed "
                    f"-> {folder / 'mail'}/")
@@ -273,13 +265,8 @@ def fix_template(source: Path, target: Path) -> None:
     Examples:
       docgen fix-template templates/lettera_qualifica.docx lettera_qualifica_fixed.docx
     """
-    from docgen.errors import TemplateError
     from docgen.lint import repair_docx
-    from docgen.render_docx import docx_source
 
-    if source.suffix.lower() != ".docx":
-        raise TemplateError("fix-template works on .docx templates", file=source.name)
-    docx_source(source)  # refuses what is not a readable Word document, with the reason
     repaired = repair_docx(source, target)
     click.echo(f"{repaired} tag(s) repaired -> {target}")
 

@@ -22,18 +22,12 @@ from docgen.errors import (
     PdfVariantError,
 )
 from docgen.files import atomic_write
+from docgen.job import PDF_VARIANTS
 
 INSTALL_HINT = (
     "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-writer-nogui; "
     "macOS: brew install --cask libreoffice) or set DOCGEN_SOFFICE to the soffice program"
 )
-# LibreOffice's SelectPdfVersion: it writes conformance level B only, so the "u" and "a"
-# levels map to the B level of the same part (the "a" levels also get a tagged PDF).
-PDF_VARIANTS: dict[str, int] = {
-    "pdf/a-1b": 1, "pdf/a-1a": 1,
-    "pdf/a-2b": 2, "pdf/a-2u": 2, "pdf/a-2a": 2,
-    "pdf/a-3b": 3, "pdf/a-3u": 3, "pdf/a-3a": 3,
-}
 # Forcing the Word import filter makes a corrupt file fail instead of becoming a PDF of its bytes.
 _IMPORT_FILTERS = {".docx": "MS Word 2007 XML", ".docm": "MS Word 2007 XML VBA", ".doc": "MS Word 97"}
 # Files per LibreOffice process: bounds the work a hang throws away and how long a caller waits
@@ -85,13 +79,11 @@ def export_filter(pdf_variant: str | None) -> str:
     if variant not in PDF_VARIANTS:
         raise PdfVariantError(
             f"pdf_variant {pdf_variant!r} is not one LibreOffice can export",
-            hint=f"use one of {', '.join(sorted(PDF_VARIANTS))} or none",
+            hint=f"use one of {', '.join(PDF_VARIANTS)} or none",
         )
-    options: dict[str, dict[str, str]] = {
-        "SelectPdfVersion": {"type": "long", "value": str(PDF_VARIANTS[variant])}
-    }
-    if variant.endswith("a"):
-        options["UseTaggedPDF"] = {"type": "boolean", "value": "true"}
+    # LibreOffice's SelectPdfVersion is the part (pdf/a-2u -> 2): it writes conformance level
+    # B only, so a "u" level gets the B level of the same part.
+    options = {"SelectPdfVersion": {"type": "long", "value": variant[len("pdf/a-")]}}
     return "pdf:writer_pdf_Export:" + json.dumps(options, separators=(",", ":"))
 
 

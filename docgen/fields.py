@@ -1,24 +1,22 @@
-"""Templates as sources: what each reads (fields, course entries) and where a syntax error is."""
+"""What a template reads: the roster fields, the rows' attributes of a batch template, the
+``course.`` entries; walked on Jinja's syntax tree."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError, meta, nodes
 
 from docgen.errors import TemplateError
 from docgen.job import TEMPLATE_KINDS, DocumentSpec, Job
-from docgen.templating import (
-    BUILTINS,
-    attributes_used,
-    course_entries,
-    expression_source,
-    make_environment,
-    names_used,
-)
+from docgen.sources import syntax_error, template_sources
+from docgen.templating import BUILTINS, make_environment
+
+# Jinja's own globals: never roster fields.
+_JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace"})
 
 
 @dataclass(frozen=True)
@@ -37,48 +35,6 @@ class DocumentFields:
     @property
     def all(self) -> frozenset[str]:
         return self.template | self.filename | self.when | self.batch_attributes
-
-
-def template_source(spec: DocumentSpec) -> str:
-    """The Jinja source of a template, as docgen will render it."""
-    if spec.kind == "docx":
-        from docgen.render_docx import docx_source
-
-        return docx_source(spec.template)
-    try:
-        return spec.template.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TemplateError(f"cannot read the template: {err}", file=spec.template.name,
-                            document=spec.name) from err
-
-
-def template_sources(spec: DocumentSpec, env: Any) -> list[tuple[Path, str]]:
-    """The template and every template it includes, imports or extends by name (their
-    fields count too); a named one that is missing is fatal."""
-    found: list[tuple[Path, str]] = []
-    queue = [(spec.template, template_source(spec))]
-    seen = {spec.template.resolve()}
-    folder = spec.template.parent.resolve()
-    while queue:
-        path, source = queue.pop(0)
-        found.append((path, source))
-        if spec.kind == "docx":
-            break
-        try:
-            tree = env.parse(source)
-        except TemplateSyntaxError:
-            continue  # reported with its place by the caller
-        for name in sorted(n for n in meta.find_referenced_templates(tree) if n):
-            target = (folder / name).resolve()
-            if target in seen:
-                continue
-            seen.add(target)
-            if not target.is_relative_to(folder) or not target.is_file():
-                raise TemplateError(f"missing file: the included template {name}",
-                                    file=path.name, document=spec.name,
-                                    hint="put it in the template's folder, or fix the name")
-            queue.append((target, template_source(replace(spec, template=target))))
-    return found
 
 
 def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
@@ -112,45 +68,6 @@ def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
                           frozenset(when_names), frozenset(attributes))
 
 
-_BLOCK_TAG = re.compile(r"\{%-?\s*(\w+)")
-_OPENERS = {"if", "for", "macro", "call", "filter", "with", "block", "raw", "autoescape"}
-
-
-def syntax_error(spec: DocumentSpec, source: str, err: TemplateSyntaxError) -> TemplateError:
-    """A Jinja syntax error with its place: the line of an HTML template, the paragraph of a
-    Word template. A block never closed is placed where it opens, not at the template's end."""
-    lines = (re.sub(r"<w:p([ >])", r"\n<w:p\1", source) if spec.kind == "docx"
-             else source).splitlines()
-    lineno = err.lineno
-    message = err.message or "invalid tag"
-    if message.startswith("Unexpected end of template") and (opened := _unclosed(lines)):
-        lineno, tag = opened
-        message = f"the {{% {tag} %}} block is never closed (no {{% end{tag} %}})"
-    place = None
-    if lineno:
-        if spec.kind == "pdf":
-            place = f"line {lineno}"
-        else:
-            text = re.sub(r"<[^>]+>", "", lines[lineno - 1]) if lineno <= len(lines) else ""
-            place = f"paragraph “{text.strip()[:80]}”" if text.strip() else None
-    return TemplateError(
-        f"template syntax error: {message}", file=spec.template.name, document=spec.name,
-        cell=place, hint="fix the tag; every {{ needs }} and every {% if %} its {% endif %}",
-    )
-
-
-def _unclosed(lines: list[str]) -> tuple[int, str] | None:
-    """(line, tag) of the innermost block opened and never closed."""
-    stack: list[tuple[int, str]] = []
-    for number, line in enumerate(lines, start=1):
-        for tag in _BLOCK_TAG.findall(line):
-            if tag in _OPENERS:
-                stack.append((number, tag))
-            elif tag.startswith("end") and stack and stack[-1][1] == tag[3:]:
-                stack.pop()
-    return stack[-1] if stack else None
-
-
 def template_fields(path: Path) -> list[str]:
     """What ``docgen fields`` prints: roster fields a template reads, then its course entries."""
     kind = TEMPLATE_KINDS.get(path.suffix.lower())
@@ -168,3 +85,80 @@ def template_fields(path: Path) -> list[str]:
         except TemplateSyntaxError as err:
             raise syntax_error(replace(spec, template=part), source, err) from err
     return sorted(names - BUILTINS) + sorted(courses)
+
+
+def names_used(env: Any, source: str) -> set[str]:
+    """Top-level names a template reads (besides what it defines itself)."""
+    return set(meta.find_undeclared_variables(env.parse(source))) - _JINJA_GLOBALS
+
+
+def _attribute_reads(env: Any, source: str) -> Iterator[tuple[str, str]]:
+    """(variable, attribute) pairs such as ("r", "cognome") for ``r.cognome`` or ``r['cognome']``."""
+    tree = env.parse(source)
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name):
+            yield node.node.name, node.attr
+    for node in tree.find_all(nodes.Getitem):
+        if (isinstance(node.node, nodes.Name) and isinstance(node.arg, nodes.Const)
+                and isinstance(node.arg.value, str)):
+            yield node.node.name, node.arg.value
+
+
+# Filters whose string arguments name attributes of the items: sort(attribute='cognome').
+_ATTRIBUTE_FILTERS = {"sort", "groupby", "selectattr", "rejectattr", "map", "sum", "unique",
+                      "min", "max"}
+_FIRST_ARGUMENT_IS_ATTRIBUTE = {"groupby", "selectattr", "rejectattr"}
+
+
+def _names(node: nodes.Node) -> set[str]:
+    found = {n.name for n in node.find_all(nodes.Name)}
+    return found | ({node.name} if isinstance(node, nodes.Name) else set())
+
+
+def _targets(node: nodes.Node) -> set[str]:
+    return {n.name for n in node.find_all(nodes.Name)} | (
+        {node.name} if isinstance(node, nodes.Name) else set())
+
+
+def _row_variables(tree: nodes.Template) -> set[str]:
+    """Loop variables that stand for a row of ``rows``: ``r`` in ``for r in rows``, and ``w``
+    in ``for g in rows | groupby('sede')`` ... ``for w in g.list``."""
+    rows, groups = {"rows"}, set()
+    for loop in tree.find_all(nodes.For):
+        iterated = _names(loop.iter)
+        grouped = any(f.name == "groupby" for f in loop.iter.find_all(nodes.Filter)) or (
+            isinstance(loop.iter, nodes.Filter) and loop.iter.name == "groupby")
+        if iterated & rows and grouped:
+            groups |= _targets(loop.target)
+        elif iterated & rows or (isinstance(loop.iter, nodes.Getattr) and loop.iter.attr == "list"
+                                 and iterated & groups):
+            rows |= _targets(loop.target)
+    return rows - {"rows"}
+
+
+def attributes_used(env: Any, source: str) -> set[str]:
+    """The fields a batch template reads on its rows: ``r.cognome`` for a row variable ``r``,
+    and attribute names given to filters over ``rows`` (``sort(attribute='cognome')``)."""
+    tree = env.parse(source)
+    variables = _row_variables(tree)
+    found = {attr for name, attr in _attribute_reads(env, source) if name in variables}
+    for node in tree.find_all(nodes.Filter):
+        if node.name in _ATTRIBUTE_FILTERS and node.node is not None and (
+                _names(node.node) & (variables | {"rows"})):
+            arguments = [k.value for k in node.kwargs if k.key == "attribute"]
+            if node.name in _FIRST_ARGUMENT_IS_ATTRIBUTE and node.args:
+                arguments.append(node.args[0])
+            for argument in arguments:
+                if isinstance(argument, nodes.Const) and isinstance(argument.value, str):
+                    found |= {a.strip() for a in argument.value.split(",") if a.strip()}
+    return found
+
+
+def course_entries(env: Any, source: str) -> set[str]:
+    """``course.title`` and the like: the [course] entries a template reads."""
+    return {f"course.{attr}" for name, attr in _attribute_reads(env, source) if name == "course"}
+
+
+def expression_source(expression: str) -> str:
+    """A ``when`` expression as template source, for parsing and finding its names."""
+    return "{{ (" + expression + ") }}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from docgen.errors import DocgenError, JobError, UnusableError
+from docgen.errors import DocgenError, JobError, UnusableError, suggest
 
 DocumentKind = Literal["pdf", "docx"]
 Scope = Literal["row", "batch"]
@@ -26,8 +25,10 @@ DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
 PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-2u", "pdf/a-3b", "pdf/a-3u")
-METADATA_KEYS = {"title", "author", "subject", "keywords", "date"}
+METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "date"})  # [job.metadata]
 ZIP_MODES = ("per-worker", "per-site-field", "batch")
+# [job.checks]: which column holds what; checks.py gives each its meaning and default columns.
+CHECK_KEYS = frozenset({"fiscal_code", "email", "birth_date", "sex", "hours", "numeric"})
 TOP_KEYS = {"job", "course", "document", "mail"}
 
 
@@ -112,8 +113,7 @@ class Job:
 
 
 def _unknown(path: Path, what: str, name: str, known: set[str], where: str) -> JobError:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(known))}"
+    hint = suggest(name, known) or f"known: {', '.join(sorted(known))}"
     return JobError(f"unknown {what} '{name}' in {where}", file=path.name, hint=hint)
 
 
@@ -195,8 +195,6 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
 
     checks = section.get("checks", {})
     if isinstance(checks, dict):
-        from docgen.checks import CHECK_KEYS
-
         check_keys(path, checks, CHECK_KEYS, "[job.checks]", problems)
     else:
         problems.append(JobError("[job.checks] must be a table", file=path.name))
@@ -231,10 +229,10 @@ def _pdf_variant(path: Path, value: Any, problems: list[DocgenError]) -> str | N
     if isinstance(value, str) and value.lower() == "none":
         return None
     if value not in PDF_VARIANTS:
-        close = difflib.get_close_matches(str(value), PDF_VARIANTS, n=1)
+        close = suggest(str(value), PDF_VARIANTS)
         problems.append(JobError(
             f"pdf_variant {value!r} is not supported", file=path.name,
-            hint=(f"did you mean '{close[0]}'? " if close else "")
+            hint=(f"{close} " if close else "")
             + f"use one of {', '.join(PDF_VARIANTS)}, or \"none\" for plain PDF"))
         return DEFAULT_PDF_VARIANT
     return str(value)

@@ -93,7 +93,11 @@ def repair_docx(source: Path, target: Path) -> int:
     from docx import Document
 
     from docgen.files import atomic_write
+    from docgen.sources import docx_source
 
+    if source.suffix.lower() != ".docx":
+        raise TemplateError("fix-template works on .docx templates", file=source.name)
+    docx_source(source)  # refuses what is not a readable Word document, with the reason
     document = Document(str(source))
     roots = [document.element.body] + [
         rel.target_part.element for rel in document.part.rels.values()

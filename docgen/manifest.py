@@ -13,6 +13,7 @@ from docgen.files import atomic_write
 
 Status = Literal["ok", "unchanged", "skipped", "failed", "stale"]
 MANIFEST = "manifest.csv"
+BUNDLE_DOCUMENT = "bundle"  # the document name of the zip bundles' manifest lines
 # The contract's seven columns first; later columns extend it: ``inputs`` is the digest of
 # what the document was made from (incremental builds), ``source`` the file a PDF was
 # converted from.
@@ -52,8 +53,8 @@ class Outcome:
 
 
 @dataclass
-class Report:
-    """Counts of a build and the exit code they mean."""
+class BuildReport:
+    """What a build did: every outcome, their counts, and the exit code they mean."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
@@ -73,6 +74,16 @@ class Report:
     @property
     def failed_rows(self) -> list[int]:
         return sorted({o.row for o in self.failed if o.row is not None})
+
+    @property
+    def converted(self) -> int:
+        """PDFs LibreOffice made from Word documents in this build."""
+        return sum(1 for o in self.outcomes if o.source and o.status == "ok")
+
+    @property
+    def bundled(self) -> int:
+        """Zip bundles written in this build."""
+        return sum(1 for o in self.outcomes if o.document == BUNDLE_DOCUMENT and o.status == "ok")
 
     @property
     def exit_code(self) -> int:

@@ -1,25 +1,25 @@
-"""Load and validate a job, then decide every (row, document): due, skipped or failed.
+"""Decide every (row, document) of a valid job: due, skipped or failed, with its output path
+and input digest; every row-level problem collected once.
 
 ``docgen check`` and ``docgen build`` share this, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from docgen.checks import check_columns, check_roster
-from docgen.errors import DocgenError, DocgenWarning, RosterError, RowError, TemplateError, UnusableError
-from docgen.fields import DocumentFields, document_fields
+from docgen.clock import build_date
+from docgen.errors import DocgenError, DocgenWarning, RowError
 from docgen.fingerprint import batch_inputs, digest, folder_digest, row_inputs
 from docgen.job import DocumentSpec, Job
-from docgen.lint import template_problems
 from docgen.names import collision_key, safe_relative_path, sanitize_value
-from docgen.roster import Roster, Row, read_roster
-from docgen.templating import BUILTINS, build_date, make_environment, row_context
+from docgen.roster import Roster, Row
+from docgen.templating import make_environment, row_context
+from docgen.validate import ValidJob, validate_job
 
 ItemStatus = Literal["due", "skipped", "failed"]
 
@@ -61,78 +61,15 @@ class Plan:
 
 def make_plan(job: Job) -> Plan:
     """Everything short of rendering; raises UnusableError listing every fatal problem."""
-    problems: list[DocgenError] = []
-    warnings: list[DocgenError] = []
-    roster: Roster | None = None
-    try:
-        roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
-    except RosterError as err:
-        problems.append(err)
-    fields: dict[str, DocumentFields] = {}
-    for spec in job.documents:
-        try:
-            fields[spec.name] = document_fields(spec, job)
-            found = template_problems(spec)
-        except DocgenError as err:
-            problems.append(err)
-            continue
-        problems += [p for p in found if p.severity == "error"]
-        warnings += [p for p in found if p.severity == "warning"]
-    if roster is not None:
-        problems += _unknown_fields(job, roster, fields)
-        if "per-site-field" in job.zip and job.group_field not in roster.fields:
-            problems.append(_missing(job.group_field, roster, job.path.name, None,
-                                     "per-site-field bundle (zip_by)"))
-    if job.converts_pdf:
-        from docgen.convert import export_filter, find_soffice
-
-        try:
-            find_soffice()
-            export_filter(job.pdf_variant)
-        except DocgenError as err:
-            problems.append(err)
-    if problems or roster is None:
-        raise UnusableError(problems)
-    return _Planner(job, roster, fields).plan(warnings)
-
-
-def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
-                    ) -> list[DocgenError]:
-    problems: list[DocgenError] = []
-    known = set(roster.fields) | BUILTINS
-    if job.key not in roster.fields:
-        problems.append(_missing(job.key, roster, job.path.name, None, "[job] key"))
-    for spec in job.documents:
-        used = fields.get(spec.name)
-        if used is None:
-            continue
-        sources = [(used.template, spec.template.name, "template"),
-                   (used.filename, job.path.name, "filename pattern"),
-                   (used.when, job.path.name, "when")]
-        if spec.scope == "batch":  # its fields are read on the rows: r.cognome
-            sources = [(used.batch_attributes, spec.template.name, "template"), sources[1]]
-        for names, file, where in sources:
-            problems += [_missing(n, roster, file, spec.name, where) for n in sorted(names - known)]
-    return problems
-
-
-def _missing(name: str, roster: Roster, file: str, document: str | None, where: str
-             ) -> TemplateError:
-    close = difflib.get_close_matches(name, roster.fields, n=3, cutoff=0.6)
-    hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-            else f"the roster's columns give: {', '.join(roster.fields)}")
-    return TemplateError(
-        f"the {where} uses the field '{name}', but no column of {roster.name} gives it",
-        file=file, field=name, document=document,
-        hint=hint + " Rename the column or fix the template, or map a header in [job.columns]",
-    )
+    return _Planner(validate_job(job)).plan()
 
 
 class _Planner:
     """Decides each item; collects every row-level problem once."""
 
-    def __init__(self, job: Job, roster: Roster, fields: Mapping[str, DocumentFields]) -> None:
-        self.job, self.roster, self.fields = job, roster, fields
+    def __init__(self, valid: ValidJob) -> None:
+        job = self.job = valid.job
+        self.roster, self.fields, self.warnings = valid.roster, valid.fields, valid.warnings
         self.today = build_date()
         self.job_info = {"id": job.id, "locale": job.locale}
         self.filename_env = make_environment(job.locale, finalize=sanitize_value)
@@ -145,8 +82,8 @@ class _Planner:
                          for s in job.documents}
         self.course_digest = digest(job.course)
 
-    def plan(self, warnings: list[DocgenError]) -> Plan:
-        for warning in warnings:
+    def plan(self) -> Plan:
+        for warning in self.warnings:
             self._note(warning)
         self._check_keys()
         self._check_data()

@@ -11,10 +11,8 @@ from pathlib import Path, PurePosixPath
 from docgen.files import sha256_file
 from docgen.fingerprint import digest
 from docgen.job import Job
-from docgen.manifest import Outcome
+from docgen.manifest import BUNDLE_DOCUMENT, Outcome
 from docgen.resume import DONE, Previous
-
-BUNDLE_DOCUMENT = "bundle"
 
 
 def pdf_path(docx_path: str) -> str:

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from docgen.errors import TemplateError
 from docgen.templating import make_environment, render_each
 
 
@@ -15,28 +14,6 @@ def _template(data: bytes) -> Any:
     from docxtpl import DocxTemplate
 
     return DocxTemplate(io.BytesIO(data))
-
-
-def docx_source(path: Path) -> str:
-    """The Jinja source docxtpl will render: body, headers and footers, after its repairs
-    (tags split across Word runs joined, typographic quotes inside tags straightened)."""
-    from docgen.archives import office_problem
-
-    if problem := office_problem(path, ".docx"):
-        raise TemplateError(problem, file=path.name)
-    try:
-        template = _template(path.read_bytes())
-        template.init_docx()
-    except Exception as err:  # python-docx raises several kinds for a file that is not a .docx
-        raise TemplateError(
-            f"cannot open as a Word document ({type(err).__name__})", file=path.name,
-            hint="save it again from Word or LibreOffice as .docx",
-        ) from err
-    parts = [template.patch_xml(template.get_xml())]
-    for uri in (template.HEADER_URI, template.FOOTER_URI):
-        for _, part in template.get_headers_footers(uri):
-            parts.append(template.patch_xml(template.get_part_xml(part)))
-    return "\n".join(parts)
 
 
 def render_plain(data: bytes, env: Any, context: dict[str, Any]) -> bytes:

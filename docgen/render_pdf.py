@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,13 +15,15 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from docgen.clock import build_moment
 from docgen.errors import RenderError
+from docgen.job import METADATA_KEYS
 from docgen.stylecache import StylesheetCache
 from docgen.templating import make_environment, render_each
 
 LOGGER = logging.getLogger("weasyprint")
-METADATA_KEYS = frozenset({"title", "author", "subject", "keywords", "lang", "identifier",
-                           "date"})
+# The job's [job.metadata] keys, plus what docgen sets itself for every document.
+PROPERTIES = METADATA_KEYS | {"lang", "identifier"}
 REFUSED = "refused:"
 _IMAGE_CACHE_LIMIT = 256  # distinct image URLs kept per template (per-row photos would grow)
 
@@ -114,18 +115,8 @@ def _weasyprint_errors() -> Iterator[_Collect]:
 
 
 def document_date(fixed: str | None = None) -> str:
-    """Creation and modification date of every PDF, as a W3C date: SOURCE_DATE_EPOCH when
-    set, else ``fixed`` (ISO date or date-time), else today at midnight, so re-runs on the
-    same day give the same bytes."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if epoch.isdigit():
-        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    elif fixed:
-        when = dt.datetime.fromisoformat(str(fixed))
-        when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    else:
-        when = dt.datetime.combine(dt.date.today(), dt.time(), dt.UTC)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Creation and modification date of every PDF, as a W3C date (see clock.build_moment)."""
+    return build_moment(fixed).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PdfRenderer:
@@ -136,7 +127,7 @@ class PdfRenderer:
                  metadata: Mapping[str, str] | None = None) -> None:
         from weasyprint.pdf import VARIANTS
 
-        unknown = set(metadata or {}) - METADATA_KEYS
+        unknown = set(metadata or {}) - PROPERTIES
         if unknown:
             raise ValueError(f"unknown PDF metadata: {', '.join(sorted(unknown))}")
         if pdf_variant is not None and pdf_variant not in VARIANTS:

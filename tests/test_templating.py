@@ -8,7 +8,8 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.sandbox import SecurityError
 
-from docgen.templating import format_date, format_number, make_environment, names_used
+from docgen.fields import names_used
+from docgen.templating import format_date, format_number, make_environment
 
 
 def test_date_filter_short_and_long() -> None:

@@ -50,7 +50,7 @@ class Composer:
             subject = self.texts(item)[0]
         except Exception as err:  # a template that fails on this row: that message fails
             return item.delivery("failed", f"cannot make the message: {describe(err)}")
-        return item.delivery("planned", item.reason, subject=subject)
+        return item.delivery("planned", item.why, subject=subject)
 
     def message(self, item: Pending, *, draft: bool) -> EmailMessage:
         subject, body, html = self.texts(item)

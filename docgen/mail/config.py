@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -14,7 +13,7 @@ from typing import Any, Literal
 
 from jinja2 import TemplateSyntaxError
 
-from docgen.errors import DocgenError, JobError, TemplateError, UnusableError
+from docgen.errors import DocgenError, JobError, TemplateError, UnusableError, suggest
 from docgen.job import Job, check_keys
 from docgen.templating import make_environment
 
@@ -203,10 +202,9 @@ def _smtp(path: Path, table: Any, problems: list[DocgenError]) -> Smtp | None:
         host = ""
     security = table.get("security", "starttls")
     if security not in SECURITIES:
-        close = difflib.get_close_matches(str(security), SECURITIES, n=1)
         problems.append(JobError(f"[mail.smtp] security must be one of {', '.join(SECURITIES)}, "
                                  f"not {security!r}", file=path.name,
-                                 hint=f"did you mean '{close[0]}'?" if close else None))
+                                 hint=suggest(str(security), SECURITIES)))
         security = "starttls"
     port = table.get("port", DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -10,19 +9,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from docgen.errors import DocgenError, JobError, TemplateError, UnusableError
+from docgen.bundles import BUNDLES_FOLDER
+from docgen.clock import build_date
+from docgen.errors import DocgenError, JobError, UnusableError, suggest
+from docgen.fields import names_used
 from docgen.files import inside, sha256_file
 from docgen.job import Job
 from docgen.mail.config import MailConfig, is_address, split_addresses
 from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
 from docgen.roster import Roster, read_roster
-from docgen.templating import BUILTINS, build_date, make_environment, names_used, row_context
+from docgen.templating import BUILTINS, make_environment, row_context
+from docgen.validate import missing_field
 
 Status = Literal["sent", "draft", "planned", "skipped", "failed"]
 MAIL_NAMES = BUILTINS | {"documents"}  # what subject and body see besides the row's fields
 _MB = 1024 * 1024
-BUNDLES = "bundles"  # where ``docgen build --zip`` writes its zips
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Delivery:
     subject: str = ""
     message_id: str = ""
     path: str = ""
+    reason: str = ""  # why it goes: new, not reached, documents changed, resend
 
     @property
     def who(self) -> str:
@@ -70,11 +73,16 @@ class Pending:
     reason: str
     message_id: str
     shas: tuple[str, ...]  # what the log keeps: the files' sha256s (inside the zip, for an office)
+    note: str = ""  # said with the reason, e.g. the documents that failed in the build
+
+    @property
+    def why(self) -> str:
+        return "; ".join(filter(None, (self.reason, self.note)))
 
     def delivery(self, status: Status, message: str = "", **more: Any) -> Delivery:
         return Delivery(status, key=self.key, row=self.row, recipients=self.to,
                         files=tuple(a.name for a in self.attachments), message=message,
-                        message_id=self.message_id, **more)
+                        message_id=self.message_id, reason=self.reason, **more)
 
 
 MailItem = Pending | Delivery
@@ -160,12 +168,11 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         if done is not None:
             items.append(_skipped(key, row.number, to, [a.name for a in attachments], done))
             continue
-        if failed:
-            reason += f"; without {', '.join(failed)} (failed in the build)"
+        note = f"without {', '.join(failed)} (failed in the build)" if failed else ""
         context = {**row_context(row.fields, number=row.number, course=job.course, job=job_info,
                                  today=today), "documents": [a.name for a in attachments]}
         items.append(Pending(key, row.number, tuple(to), attachments, context, reason,
-                             message_id(config, job, key, to, shas, sends), tuple(shas)))
+                             message_id(config, job, key, to, shas, sends), tuple(shas), note))
     return items
 
 
@@ -228,7 +235,8 @@ def _mailable(lines: Sequence[Mapping[str, str]]) -> list[Mapping[str, str]]:
 def _document(line: Mapping[str, str]) -> bool:
     """An ok document of the build; zip bundles the build listed are not documents to mail."""
     path = line.get("path") or ""
-    return line.get("status") in ("ok", "unchanged") and bool(path) and not path.startswith(f"{BUNDLES}/")
+    return (line.get("status") in ("ok", "unchanged") and bool(path)
+            and not path.startswith(f"{BUNDLES_FOLDER}/"))
 
 
 def _checked(out: Path, line: Mapping[str, str]) -> Path:
@@ -265,8 +273,8 @@ def _to_field(job: Job, config: MailConfig, roster: Roster) -> str:
     for candidate in (config.to_field, field_name(config.to_field)):
         if candidate in roster.fields:
             return candidate
-    close = difflib.get_close_matches(field_name(config.to_field), roster.fields, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "add a column with the workers' addresses"
+    hint = (suggest(field_name(config.to_field), roster.fields)
+            or "add a column with the workers' addresses")
     raise UnusableError([JobError(f"[mail] to = '{config.to_field}', but no column of "
                                   f"{roster.name} gives that field", file=job.path.name,
                                   field=config.to_field, hint=hint)])
@@ -279,12 +287,8 @@ def _check_names(job: Job, config: MailConfig, roster: Roster) -> None:
     problems: list[DocgenError] = []
     for name in ("subject", "body", "html_body"):
         source = getattr(config, name)
-        for missing in sorted(names_used(env, source) - known) if source else ():
-            close = difflib.get_close_matches(missing, roster.fields, n=1)
-            hint = (f"did you mean '{close[0]}'?" if close
-                    else f"the roster's columns give: {', '.join(roster.fields)}")
-            problems.append(TemplateError(f"[mail] {name} uses the field '{missing}', but no column "
-                                          f"of {roster.name} gives it", file=job.path.name,
-                                          field=missing, hint=hint))
+        problems += [missing_field(missing, roster, job.path.name, None, f"[mail] {name}",
+                                   fix="rename the column or fix the text")
+                     for missing in sorted(names_used(env, source) - known) if source]
     if problems:
         raise UnusableError(problems)

@@ -3,6 +3,7 @@ sent twice. The orchestration; composing, planning, sending and the log have mod
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ class MailReport:
     @property
     def failed(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status == "failed"]
+
+    def reasons(self) -> Counter[str]:
+        """Why the messages that go (or would) go: new, not reached, documents changed..."""
+        return Counter(d.reason for d in self.deliveries
+                       if d.status in ("sent", "draft", "planned") and d.reason)
 
     @property
     def exit_code(self) -> int:
@@ -112,4 +118,4 @@ def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
             emit(item.delivery("failed", f"cannot make the message: {describe(err)}"))
             continue
         append_log(out, entry(item, "draft", item.to))
-        emit(item.delivery("draft", item.reason, path=relative))
+        emit(item.delivery("draft", item.why, path=relative))

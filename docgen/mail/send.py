@@ -99,7 +99,7 @@ class Sender:
             else:
                 accepted = [a for a in envelope if a not in refused]
                 note = f"; the server refused {_refusals(refused)}" if refused else ""
-                return item.delivery("sent", item.reason + note), accepted
+                return item.delivery("sent", item.why + note), accepted
             self.close()
             if attempt == 2:
                 self.stopped = f"the connection to {self.smtp.place} dropped twice ({lost})"

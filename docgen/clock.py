@@ -1,0 +1,33 @@
+"""The build's clock: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today.
+
+Every date docgen stamps (``today`` in templates, PDF dates, zip timestamps) comes from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+
+def source_epoch() -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` as an aware UTC time, or None when it is not set to a number."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return dt.datetime.fromtimestamp(int(value), dt.UTC) if value.isdigit() else None
+
+
+def build_date() -> dt.date:
+    """``today`` for templates."""
+    epoch = source_epoch()
+    return epoch.date() if epoch else dt.date.today()
+
+
+def build_moment(fixed: str | None = None) -> dt.datetime:
+    """The creation time stamped in documents: ``SOURCE_DATE_EPOCH``, else ``fixed`` (ISO date
+    or date-time), else today at midnight UTC, so re-runs on one day give the same bytes."""
+    epoch = source_epoch()
+    if epoch:
+        return epoch
+    if fixed:
+        when = dt.datetime.fromisoformat(str(fixed))
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(dt.date.today(), dt.time(), dt.UTC)

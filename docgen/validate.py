@@ -1,0 +1,98 @@
+"""Validate a job as a whole before any row is planned: the roster can be read, every
+template parses and its own references resolve, every field used has a column, and the
+tools the job needs (LibreOffice) are there. Every fatal problem is reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from docgen.errors import DocgenError, RosterError, TemplateError, UnusableError, suggest
+from docgen.fields import DocumentFields, document_fields
+from docgen.job import Job
+from docgen.lint import template_problems
+from docgen.roster import Roster, read_roster
+from docgen.templating import BUILTINS
+
+
+@dataclass(frozen=True)
+class ValidJob:
+    """A job whose roster and templates can be used: what planning starts from."""
+
+    job: Job
+    roster: Roster
+    fields: Mapping[str, DocumentFields]
+    warnings: tuple[DocgenError, ...] = ()
+
+
+def validate_job(job: Job) -> ValidJob:
+    """The job's roster and templates, read and checked; raises UnusableError listing every
+    fatal problem."""
+    problems: list[DocgenError] = []
+    warnings: list[DocgenError] = []
+    roster: Roster | None = None
+    try:
+        roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
+    except RosterError as err:
+        problems.append(err)
+    fields: dict[str, DocumentFields] = {}
+    for spec in job.documents:
+        try:
+            fields[spec.name] = document_fields(spec, job)
+            found = template_problems(spec)
+        except DocgenError as err:
+            problems.append(err)
+            continue
+        problems += [p for p in found if p.severity == "error"]
+        warnings += [p for p in found if p.severity == "warning"]
+    if roster is not None:
+        problems += _unknown_fields(job, roster, fields)
+        if "per-site-field" in job.zip and job.group_field not in roster.fields:
+            problems.append(missing_field(job.group_field, roster, job.path.name, None,
+                                          "per-site-field bundle (zip_by)"))
+    if job.converts_pdf:
+        from docgen.convert import export_filter, find_soffice
+
+        try:
+            find_soffice()
+            export_filter(job.pdf_variant)
+        except DocgenError as err:
+            problems.append(err)
+    if problems or roster is None:
+        raise UnusableError(problems)
+    return ValidJob(job, roster, fields, tuple(warnings))
+
+
+def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
+                    ) -> list[DocgenError]:
+    problems: list[DocgenError] = []
+    known = set(roster.fields) | BUILTINS
+    if job.key not in roster.fields:
+        problems.append(missing_field(job.key, roster, job.path.name, None, "[job] key"))
+    for spec in job.documents:
+        used = fields.get(spec.name)
+        if used is None:
+            continue
+        sources = [(used.template, spec.template.name, "template"),
+                   (used.filename, job.path.name, "filename pattern"),
+                   (used.when, job.path.name, "when")]
+        if spec.scope == "batch":  # its fields are read on the rows: r.cognome
+            sources = [(used.batch_attributes, spec.template.name, "template"), sources[1]]
+        for names, file, where in sources:
+            problems += [missing_field(n, roster, file, spec.name, where)
+                         for n in sorted(names - known)]
+    return problems
+
+
+def missing_field(name: str, roster: Roster, file: str, document: str | None, where: str,
+                  fix: str = "rename the column or fix the template, or map a header in "
+                             "[job.columns]") -> TemplateError:
+    """The one message for a name that ``where`` reads and no column gives, with the closest
+    columns."""
+    known = suggest(name, roster.fields, n=3) or f"the roster's columns give: {', '.join(roster.fields)}."
+    return TemplateError(
+        f"the {where} uses the field '{name}', but no column of {roster.name} gives it",
+        file=file, field=name, document=document, hint=f"{known} {fix[0].upper()}{fix[1:]}",
+    )
+
+
