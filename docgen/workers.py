@@ -7,7 +7,7 @@ import importlib
 import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,10 +150,7 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
                 return
             yield from render_chunk(renderers, chunk)
         return
-    kinds = {d.kind for d in job.documents}
-    modules = (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
-        ["docgen.render_pdf"] if kinds - {"docx"} else [])
-    pool = _Pool(job, jobs, modules)
+    pool = _Pool(job, jobs, preload_modules({d.kind for d in job.documents}))
     suspects: list[Task] = []
     yield from pool.run(_chunks(tasks, CHUNK), stop, suspects)
     # A worker that died took the chunks it and its siblings held: each of those documents
@@ -162,6 +159,12 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
         if stop():
             return
         yield from pool.run(iter([[task]]), stop, None)
+
+
+def preload_modules(kinds: Collection[str]) -> list[str]:
+    """The renderer modules the documents of ``kinds`` (pdf, docx) need in every worker."""
+    return (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
+        ["docgen.render_pdf"] if set(kinds) - {"docx"} else [])
 
 
 class _Pool:

@@ -1,4 +1,4 @@
-"""The Jinja environment: Italian filters, strictness, sandbox, escaping."""
+"""The one Jinja environment (templating.py): Babel filters, strictness, sandbox, escaping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.sandbox import SecurityError
 
-from docgen.fields import names_used
 from docgen.templating import format_date, format_number, make_environment
 
 
@@ -59,10 +58,3 @@ def test_sandbox_blocks_attribute_escapes() -> None:
     env = make_environment("it_IT")
     with pytest.raises(SecurityError):
         env.from_string("{{ ''.__class__.__mro__ }}").render()
-
-
-def test_names_used() -> None:
-    """The names a template reads, without those it defines."""
-    env = make_environment("it_IT")
-    assert names_used(env, "{% set x = 1 %}{{ nome }} {{ x }} {{ course.title }}") == {
-        "nome", "course"}
