@@ -16,7 +16,7 @@ from docgen.job import Job
 from docgen.mail_config import MailConfig, is_address, split_addresses
 from docgen.mail_log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
-from docgen.roster import Roster, read_roster
+from docgen.roster import Roster
 from docgen.templating import BUILTINS, build_date, make_environment, names_used, row_context
 
 Status = Literal["sent", "draft", "planned", "skipped", "failed"]
@@ -112,7 +112,9 @@ def _skipped(key: str | None, row: int | None, to: Sequence[str], files: Sequenc
 def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
                  log: Sequence[LogEntry], resend: bool) -> list[Item]:
     """One item per roster row: a message to make, or why there is none."""
-    roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
+    from docgen.plan import job_fields, read_job_roster
+
+    roster = read_job_roster(job, job_fields(job))  # the rows build made documents for
     to_field = _to_field(job, config, roster)
     _check_names(job, config, roster)
     by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,11 +64,6 @@ def make_plan(job: Job) -> Plan:
     """Everything short of rendering; raises UnusableError listing every fatal problem."""
     problems: list[DocgenError] = []
     warnings: list[DocgenError] = []
-    roster: Roster | None = None
-    try:
-        roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
-    except RosterError as err:
-        problems.append(err)
     fields: dict[str, DocumentFields] = {}
     for spec in job.documents:
         try:
@@ -78,6 +74,11 @@ def make_plan(job: Job) -> Plan:
             continue
         problems += [p for p in found if p.severity == "error"]
         warnings += [p for p in found if p.severity == "warning"]
+    roster: Roster | None = None
+    try:
+        roster = read_job_roster(job, fields.values())
+    except RosterError as err:
+        problems.insert(0, err)
     if roster is not None:
         problems += _unknown_fields(job, roster, fields)
         if "per-site-field" in job.zip and job.group_field not in roster.fields:
@@ -94,6 +95,22 @@ def make_plan(job: Job) -> Plan:
     if problems or roster is None:
         raise UnusableError(problems)
     return _Planner(job, roster, fields).plan(warnings)
+
+
+def read_job_roster(job: Job, fields: Iterable[DocumentFields]) -> Roster:
+    """The job's roster, its header found by the fields the job reads (build and mail alike)."""
+    expected = {job.key, *job.optional, *(n for used in fields for n in used.all)} - BUILTINS
+    return read_roster(job.roster, sheet=job.sheet, columns=job.columns, expected=expected,
+                       key=job.key, locale=job.locale, header_row=job.header_row)
+
+
+def job_fields(job: Job) -> list[DocumentFields]:
+    """The fields of each document that parses (the others are reported by check)."""
+    found = []
+    for spec in job.documents:
+        with contextlib.suppress(DocgenError):
+            found.append(document_fields(spec, job))
+    return found
 
 
 def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
@@ -120,7 +137,8 @@ def _missing(name: str, roster: Roster, file: str, document: str | None, where: 
              ) -> TemplateError:
     close = difflib.get_close_matches(name, roster.fields, n=3, cutoff=0.6)
     hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
-            else f"the roster's columns give: {', '.join(roster.fields)}")
+            else f"the roster's columns (header on {roster.header_place}) give: "
+            f"{', '.join(roster.fields)}")
     return TemplateError(
         f"the {where} uses the field '{name}', but no column of {roster.name} gives it",
         file=file, field=name, document=document,
@@ -146,7 +164,7 @@ class _Planner:
         self.course_digest = digest(job.course)
 
     def plan(self, warnings: list[DocgenError]) -> Plan:
-        for warning in warnings:
+        for warning in [*warnings, *self.roster.notes]:
             self._note(warning)
         self._check_keys()
         self._check_data()
@@ -203,6 +221,9 @@ class _Planner:
                 self.row_errors[issue.row].append(self._row_error(
                     issue.row, issue.message, field=issue.field, key=keys.get(issue.row),
                     hint=issue.fix))
+        for cell in self.roster.cell_errors:  # too long, ambiguous: that row's cell alone fails
+            self.row_errors[cell.row].append(self._row_error(
+                cell.row, cell.message, field=cell.field, key=keys.get(cell.row), hint=cell.hint))
 
     def _blocking(self, row: Row, names: frozenset[str]) -> list[RowError]:
         """The row's errors that touch a document reading ``names`` (the key touches all)."""
