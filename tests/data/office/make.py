@@ -153,8 +153,9 @@ def fods(sheet: str, rows: list[list[Any]], filter_range: str | None = None,
 <number:month number:style="long"/><number:text>/</number:text><number:year number:style="long"/>
 </number:date-style>
 <style:style style:name="date" style:family="table-cell" style:data-style-name="dmy"/>
-<number:number-style style:name="thousands" number:language="it" number:country="IT"><number:number number:decimal-places="2"
- number:min-decimal-places="0" number:min-integer-digits="1" number:grouping="true"/>
+<number:number-style style:name="thousands" number:language="it" number:country="IT">
+<number:number number:decimal-places="2" number:min-decimal-places="0"
+ number:min-integer-digits="1" number:grouping="true"/>
 </number:number-style>
 <style:style style:name="grouped" style:family="table-cell" style:data-style-name="thousands"/>
 </office:automatic-styles>
