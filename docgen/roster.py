@@ -10,7 +10,15 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from docgen.cell_values import Ambiguous, decimal_use, decode_xstring, is_date_column, parse_date, read_number
+from docgen.cell_values import (
+    Ambiguous,
+    decimal_use,
+    decode_xstring,
+    is_date_column,
+    parse_date,
+    read_number,
+    separators,
+)
 from docgen.errors import DocgenWarning, RosterError
 from docgen.names import field_name
 from docgen.sheet_files import MAX_CELL, Record, column_letter, csv_records, xlsx_records
@@ -143,8 +151,10 @@ def _typed_roster(path: Path, records: Iterable[Record], options: _Options, titl
     for number, values in chain(rest, ((n, tuple(_text(v, xlsx) for v in values))
                                        for n, values in records)):
         reader.add(number, values)
+    reader.finish()
+    rows = tuple(reader.typed())  # typing finds the ambiguous cells: before cell_errors
     return Roster(path=path, fields=tuple(n for n in names if n is not None), headers=headers,
-                  columns=letters, rows=tuple(reader.typed()), cleaned=tuple(reader.cleaned),
+                  columns=letters, rows=rows, cleaned=tuple(reader.cleaned),
                   header_row=header.row, sheet=title, notes=tuple(notes + reader.notes),
                   cell_errors=tuple(reader.errors))
 
@@ -167,6 +177,7 @@ class _Rows:
         self.notes: list[DocgenWarning] = []
         self.errors: list[CellError] = []
         self.ended: str | None = None  # what ended the table: a totals row above
+        self.below: dict[tuple[str, bool], list[int]] = {}  # (end, has a key) -> rows
 
     def note(self, message: str, hint: str | None = None) -> None:
         # The row is in the message, as a clerk reads it: row 16 looks like a totals row.
@@ -181,7 +192,7 @@ class _Rows:
         cells = [self._cell(number, index, value)
                  for index, value in enumerate(values[: len(self.names)])]
         cells += [None] * (len(self.names) - len(cells))
-        if self.key is not None and not self._is_worker(number, cells):
+        if self.key is not None and not self._is_worker(number, cells, self.key):
             return
         self.raw.append((number, cells))
 
@@ -201,27 +212,37 @@ class _Rows:
                 self.cleaned.append((number, name))
         return _clean(value)
 
-    def _is_worker(self, number: int, cells: list[Any]) -> bool:
+    def _is_worker(self, number: int, cells: list[Any], key: int) -> bool:
         """Rows without a key that are plainly not workers are set apart, with a warning."""
         past = self.table is not None and number > self.table.last_row
         end = (f"{self.table.what} ({self.table.ref})" if past and self.table
                else f"the table (the totals on row {self.ended})" if self.ended else None)
-        if cells[self.key or 0] is not None:
-            if past and self.table:
-                self.note(f"row {number} is below the end of {end} but has a key: read "
-                          "as a worker", "extend the table over it, or delete the row")
+        if cells[key] is not None:
+            if past:
+                self.below.setdefault((end or "", True), []).append(number)
             return True
         reason = not_a_worker(cells, ended=end is not None)
         if reason is None:
             return True  # a worker whose key is missing: the plan reports it
         if reason.startswith("is below"):
-            self.note(f"row {number} is below the end of {end}: ignored")
+            self.below.setdefault((end or "", False), []).append(number)
         else:
-            self.note(f"row {number} {reason}: ignored",
-                      "give it a key if it is a worker")
+            self.note(f"row {number} {reason}: ignored", "give it a key if it is a worker")
             if "totals" in reason and self.ended is None:
                 self.ended = str(number)
         return False
+
+    def finish(self) -> None:
+        """One warning per group of rows below the table, however many rows it holds."""
+        for (end, keyed), numbers in self.below.items():
+            one = len(numbers) == 1
+            rows = f"row {numbers[0]} is" if one else f"rows {_ranges(numbers)} are"
+            if not keyed:
+                self.note(f"{rows} below the end of {end}: ignored")
+            else:
+                read = "has a key: read as a worker" if one else "have a key: read as workers"
+                self.note(f"{rows} below the end of {end} but {read}",
+                          "extend the table over them if they belong to it, or delete them")
 
     def typed(self) -> Iterator[Row]:
         """Each column's texts read as dates or numbers, every cell on its own."""
@@ -250,12 +271,23 @@ class _Rows:
                                              for i, name in enumerate(self.names) if name})
 
     def _ambiguous(self, number: int, index: int, value: Ambiguous) -> CellError:
-        group = value.text.lstrip("-")[len(value.text.lstrip("-").split(".")[0].split(",")[0])]
+        group = (separators(self.locale) or ("", "."))[1]
         return CellError(
             number, self.names[index] or "", f"'{value.text}' could be {value.grouped} "
             f"('{group}' separating thousands, as {self.locale} writes) or a decimal, as "
             f"{value.other} writes it", f"write {value.grouped} without the '{group}', or use "
             "one decimal mark in the whole column")
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[18, 19, 20, 23] -> ``18-20, 23``."""
+    spans: list[list[int]] = []
+    for number in numbers:
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
 
 
 def _field_names(path: Path, header: tuple[Any, ...], mapping: Mapping[str, str]

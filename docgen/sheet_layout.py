@@ -192,6 +192,8 @@ def _table_range(table: Any) -> DataRange | None:
         return None
     first, last = ref
     totals = int(table.get("totalsRowCount", "0") or 0)
+    if last - totals <= first:
+        return None  # a table of titles only says nothing about where the data ends
     name = table.get("displayName") or table.get("name") or "?"
     return DataRange(f"table '{name}'", table.get("ref", ""), first, last - totals,
                      last if totals else None)
@@ -203,7 +205,7 @@ def _autofilter(archive: zipfile.ZipFile, part: str, workbook: Any, index: int
         if name.get("name") == "_xlnm._FilterDatabase" and name.get("localSheetId") == str(index):
             ref = (name.text or "").rpartition("!")[2]
             if (rows := _parse_ref(ref)) is not None:
-                return DataRange("the autofilter", ref.replace("$", ""), *rows)
+                return _filter_range(ref, rows)
     tail = b""
     with archive.open(part) as handle:  # else the sheet's <autoFilter>, after its rows
         while chunk := handle.read(1 << 20):
@@ -211,9 +213,14 @@ def _autofilter(archive: zipfile.ZipFile, part: str, workbook: Any, index: int
             if match := _AUTOFILTER.search(window):
                 ref = match.group(1).decode()
                 rows = _parse_ref(ref)
-                return DataRange("the autofilter", ref.replace("$", ""), *rows) if rows else None
+                return _filter_range(ref, rows) if rows else None
             tail = window[-512:]
     return None
+
+
+def _filter_range(ref: str, rows: tuple[int, int]) -> DataRange | None:
+    # An autofilter over the titles alone (as some programs set it) does not end the data.
+    return DataRange("the autofilter", ref.replace("$", ""), *rows) if rows[1] > rows[0] else None
 
 
 def _parse_ref(ref: str) -> tuple[int, int] | None:

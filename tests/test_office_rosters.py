@@ -238,3 +238,20 @@ def test_mail_skips_the_totals_row(tmp_path: Path) -> None:
     lines = [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
     assert [line[1] for line in lines] == ["row 2 (ROSMAR75C12H500O)", "row 3 (BIAGIU80A41H501U)"]
     assert "0 failed" in result.stdout
+
+
+def test_worker_without_key_is_still_an_error(make_job: Callable[..., Path],
+                                              tmp_path: Path) -> None:
+    """A worker with a name and hours but no key fails (exit 1); the totals row under it does not."""
+    from tests.conftest import WORKERS
+
+    rows = [list(w) for w in WORKERS]
+    rows[1][2] = None
+    rows.append(["Totale", None, None, None, None, sum(w[5] for w in WORKERS), None, None])
+    job = make_job(rows=rows)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", str(job), "--out", str(out), "-j", "1"])
+    assert result.exit_code == 1, result.output
+    assert "roster.xlsx row 3: the key field 'codice_fiscale' is empty" in result.stderr
+    assert "row 5 looks like a totals row: ignored" in result.stderr
+    assert {line["row"] for line in manifest(out) if line["status"] == "failed"} == {"3"}
