@@ -22,7 +22,7 @@ from docgen.cell_values import (
 from docgen.errors import DocgenWarning, RosterError
 from docgen.names import field_name
 from docgen.sheet_files import MAX_CELL, Record, column_letter, csv_records, xlsx_records
-from docgen.sheet_layout import SCAN_ROWS, DataRange, find_header, not_a_worker
+from docgen.sheet_layout import SCAN_ROWS, DataRange, data_range, find_header, not_a_worker
 
 # Characters XML cannot hold (a DOCX would break): stripped from values, with a warning.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -97,8 +97,6 @@ def read_roster(path: Path, *, sheet: str | None = None,
     if path.suffix.lower() == ".csv":
         return _typed_roster(path, csv_records(path), options, None, None)
     title, records = xlsx_records(path, sheet)
-    from docgen.sheet_layout import data_range
-
     return _typed_roster(path, records, options, title, data_range(path, title))
 
 
@@ -141,7 +139,7 @@ def _typed_roster(path: Path, records: Iterable[Record], options: _Options, titl
                           hint="keep only the columns the documents need")
     names, headers, letters = _field_names(path, cells, options.mapping)
     notes: list[DocgenWarning] = []
-    if header.row != 1 or header.rows != 1:
+    if (header.row != 1 or header.rows != 1) and options.header_row is None:
         notes.append(DocgenWarning(header.where(f"sheet {title}" if title else None),
                                    file=path.name,
                                    hint="rows above it are ignored; set [job] header_row to "
