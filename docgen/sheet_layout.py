@@ -59,9 +59,9 @@ def find_header(records: Sequence[Record], expected: Collection[str] | None,
                 field_of: Callable[[str], str], *, forced: int | None = None,
                 data_range: DataRange | None = None, file: str = "") -> Header | None:
     """The header among ``records`` (the sheet's first non-empty rows), or None if there are
-    none: ``[job] header_row`` if given, else an Excel table's or autofilter's header row, else
-    the row (or two rows, as a merged header makes them) naming most ``expected`` fields;
-    without ``expected``, the first row."""
+    none: ``[job] header_row`` if given; without ``expected``, the first row; else an Excel
+    table's or autofilter's header row, else the row (or two rows, as a merged header makes
+    them) naming most ``expected`` fields."""
     by_number = dict(records)
     if forced is not None:
         if forced not in by_number:
@@ -70,11 +70,11 @@ def find_header(records: Sequence[Record], expected: Collection[str] | None,
         return Header(by_number[forced], forced)
     if not records:
         return None
-    if data_range is not None and data_range.header_row in by_number:
-        return Header(by_number[data_range.header_row], data_range.header_row)
     first = Header(records[0][1], records[0][0])
     if not expected:
         return first
+    if data_range is not None and data_range.header_row in by_number:
+        return Header(by_number[data_range.header_row], data_range.header_row)
     wanted = set(expected)
 
     def score(cells: Sequence[Any]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -210,3 +211,29 @@ def test_unclosed_quote_is_named(tmp_path: Path) -> None:
     path.write_text('Nome;Note\nMario;"inizio\n' + "Giulia;ok\n" * 5000, encoding="utf-8")
     with pytest.raises(RosterError, match=r"cell B2 opens a quote .* that never closes"):
         read_roster(path)
+
+
+def test_autofilter_found_in_the_sheet_without_a_defined_name(tmp_path: Path) -> None:
+    """Without Excel's _FilterDatabase name, the sheet's own <autoFilter> ends the data."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Lavoratori"
+    for row in (["Nome", "Codice fiscale"], ["Mario", "RSSMRA80A01H501U"],
+                ["Giulia", "BNCGLI90E41H501M"], [], ["Aggiornato al 12/03/2026"]):
+        sheet.append(row)
+    sheet.auto_filter.ref = "A1:B3"
+    written = tmp_path / "w.xlsx"
+    book.save(written)
+    path = tmp_path / "r.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = re.sub(rb"<definedNames>.*</definedNames>", b"", data)
+            target.writestr(item, data)
+    roster = read_roster(path, expected={"nome"}, key="codice_fiscale")
+    assert [r.number for r in roster.rows] == [2, 3]
+    assert [n.message for n in roster.notes] == [
+        "row 5 is below the end of the autofilter (A1:B3): ignored"]
