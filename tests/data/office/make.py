@@ -5,8 +5,9 @@ Needs LibreOffice Calc (Debian libreoffice-calc-nogui): each NAME.fods (flat Ope
 readable source) is converted by a real ``soffice --convert-to xlsx`` into NAME.xlsx, and the
 Italian CSV by LibreOffice's CSV filter (semicolon, Windows-1252). What LibreOffice cannot make is
 written here and says so: Excel's ``_xHHHH_`` escapes (only Excel writes them; openpyxl stores
-the escaped text exactly as Excel does), an Excel table (LibreOffice writes an autofilter, but
-no table part), a CSV with a NUL byte and one with a 40,000-character cell.
+the escaped text exactly as Excel does), an Excel table with a totals row (LibreOffice 7.4
+saves a named database range as an Excel table, calc_table.xlsx, but always with
+totalsRowCount="0"), a CSV with a NUL byte and one with a 40,000-character cell.
 """
 
 from __future__ import annotations
@@ -286,8 +287,8 @@ def main() -> None:
         sheet.append(row)
     book.save(HERE / "escapes.xlsx")
 
-    # An Excel table (a table part, with a totals row) over A1:G5. LibreOffice 7.4 writes a
-    # database range as a plain autofilter, so this one is openpyxl's.
+    # An Excel table with a totals row over A1:G5, as Excel makes it. LibreOffice 7.4 saves
+    # its database ranges as tables without a totals row, so this one is openpyxl's.
     book = Workbook()
     sheet = book.active
     sheet.title = "Lavoratori"
