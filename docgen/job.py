@@ -20,7 +20,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
-            "pdf_variant", "metadata", "zip", "zip_by"}
+            "pdf_variant", "metadata", "zip", "zip_by", "header_row"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -79,6 +79,7 @@ class Job:
     metadata: Mapping[str, str] = field(default_factory=dict)  # PDF properties, Jinja patterns
     zip: tuple[str, ...] = ()  # bundle modes written after a build
     zip_by: str | None = None  # the column per-site-field bundles group by
+    header_row: int | None = None  # the roster's header row; None: found by the fields used
 
     @property
     def group_field(self) -> str:
@@ -210,6 +211,12 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     if zip_by is not None and not isinstance(zip_by, str):
         problems.append(JobError("[job] zip_by must be a field name", file=path.name))
         zip_by = None
+    header_row = section.get("header_row")
+    if header_row is not None and (isinstance(header_row, bool) or not isinstance(header_row, int)
+                                   or header_row < 1):
+        problems.append(JobError("[job] header_row must be a row number such as 3",
+                                 file=path.name))
+        header_row = None
     mail = data.get("mail", {})
     if not isinstance(mail, dict):
         problems.append(JobError("[mail] must be a table", file=path.name))
@@ -221,7 +228,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
-        metadata=metadata, zip=zip_modes, zip_by=zip_by,
+        metadata=metadata, zip=zip_modes, zip_by=zip_by, header_row=header_row,
     )
 
 

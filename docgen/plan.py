@@ -83,7 +83,7 @@ class _Planner:
         self.course_digest = digest(job.course)
 
     def plan(self) -> Plan:
-        for warning in self.warnings:
+        for warning in [*self.warnings, *self.roster.notes]:
             self._note(warning)
         self._check_keys()
         self._check_data()
@@ -140,6 +140,9 @@ class _Planner:
                 self.row_errors[issue.row].append(self._row_error(
                     issue.row, issue.message, field=issue.field, key=keys.get(issue.row),
                     hint=issue.fix))
+        for cell in self.roster.cell_errors:  # too long, ambiguous: that row's cell alone fails
+            self.row_errors[cell.row].append(self._row_error(
+                cell.row, cell.message, field=cell.field, key=keys.get(cell.row), hint=cell.hint))
 
     def _blocking(self, row: Row, names: frozenset[str]) -> list[RowError]:
         """The row's errors that touch a document reading ``names`` (the key touches all)."""

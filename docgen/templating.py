@@ -12,9 +12,10 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from docgen.cell_values import parse_date
+
 # Names every template gets besides the row's fields.
 BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__"})
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 @lru_cache(maxsize=8)
@@ -25,20 +26,14 @@ def _locale(code: str) -> Any:
 
 
 def as_date(value: Any) -> dt.date:
-    """A date, a datetime, or text written dd/mm/yyyy or yyyy-mm-dd, as a date."""
+    """A date, a datetime, or text written as the roster's dates are (cell_values.parse_date),
+    as a date."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        if match := _DMY.match(text):
-            day, month, year = (int(g) for g in match.groups())
-            return dt.date(year, month, day)
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
+    if isinstance(value, str) and (parsed := parse_date(value.strip())):
+        return parsed
     raise ValueError(f"{value!r} is not a date")
 
 

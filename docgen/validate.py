@@ -4,7 +4,8 @@ tools the job needs (LibreOffice) are there. Every fatal problem is reported at 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from docgen.errors import DocgenError, RosterError, TemplateError, UnusableError, suggest
@@ -30,11 +31,6 @@ def validate_job(job: Job) -> ValidJob:
     fatal problem."""
     problems: list[DocgenError] = []
     warnings: list[DocgenError] = []
-    roster: Roster | None = None
-    try:
-        roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
-    except RosterError as err:
-        problems.append(err)
     fields: dict[str, DocumentFields] = {}
     for spec in job.documents:
         try:
@@ -45,6 +41,11 @@ def validate_job(job: Job) -> ValidJob:
             continue
         problems += [p for p in found if p.severity == "error"]
         warnings += [p for p in found if p.severity == "warning"]
+    roster: Roster | None = None
+    try:
+        roster = read_job_roster(job, fields.values())
+    except RosterError as err:
+        problems.insert(0, err)
     if roster is not None:
         problems += _unknown_fields(job, roster, fields)
         if "per-site-field" in job.zip and job.group_field not in roster.fields:
@@ -61,6 +62,22 @@ def validate_job(job: Job) -> ValidJob:
     if problems or roster is None:
         raise UnusableError(problems)
     return ValidJob(job, roster, fields, tuple(warnings))
+
+
+def read_job_roster(job: Job, fields: Iterable[DocumentFields]) -> Roster:
+    """The job's roster, its header found by the fields the job reads (build and mail alike)."""
+    expected = {job.key, *job.optional, *(n for used in fields for n in used.all)} - BUILTINS
+    return read_roster(job.roster, sheet=job.sheet, columns=job.columns, expected=expected,
+                       key=job.key, locale=job.locale, header_row=job.header_row)
+
+
+def job_fields(job: Job) -> list[DocumentFields]:
+    """The fields of each document that parses (the others are reported by check)."""
+    found = []
+    for spec in job.documents:
+        with contextlib.suppress(DocgenError):
+            found.append(document_fields(spec, job))
+    return found
 
 
 def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
@@ -89,7 +106,8 @@ def missing_field(name: str, roster: Roster, file: str, document: str | None, wh
                              "[job.columns]") -> TemplateError:
     """The one message for a name that ``where`` reads and no column gives, with the closest
     columns."""
-    known = suggest(name, roster.fields, n=3) or f"the roster's columns give: {', '.join(roster.fields)}."
+    known = suggest(name, roster.fields, n=3) or (
+        f"the roster's columns (header on {roster.header_place}) give: {', '.join(roster.fields)}.")
     return TemplateError(
         f"the {where} uses the field '{name}', but no column of {roster.name} gives it",
         file=file, field=name, document=document, hint=f"{known} {fix[0].upper()}{fix[1:]}",

@@ -67,3 +67,11 @@ def test_only_unknown_document(make_job: Callable[..., Path]) -> None:
     """--only with a name that is not in the job suggests the closest."""
     with pytest.raises(UnusableError, match="did you mean 'lettera'"):
         load_job(make_job()).select(("letera",))
+
+
+@pytest.mark.parametrize("value", ["0", '"3"', "true", "-1"])
+def test_header_row_must_be_a_row_number(make_job: Callable[..., Path], value: str) -> None:
+    """[job] header_row is a positive row number; anything else is named."""
+    assert load_job(make_job(extra_job="header_row = 3")).header_row == 3
+    with pytest.raises(UnusableError, match="header_row must be a row number"):
+        load_job(make_job(extra_job=f"header_row = {value}"))

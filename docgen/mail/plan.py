@@ -18,9 +18,9 @@ from docgen.job import Job
 from docgen.mail.config import MailConfig, is_address, split_addresses
 from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
-from docgen.roster import Roster, read_roster
+from docgen.roster import Roster
 from docgen.templating import BUILTINS, make_environment, row_context
-from docgen.validate import missing_field
+from docgen.validate import job_fields, missing_field, read_job_roster
 
 Status = Literal["sent", "draft", "planned", "skipped", "failed"]
 MAIL_NAMES = BUILTINS | {"documents"}  # what subject and body see besides the row's fields
@@ -120,7 +120,7 @@ def _skipped(key: str | None, row: int | None, to: Sequence[str], files: Sequenc
 def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
                  log: Sequence[LogEntry], resend: bool) -> list[MailItem]:
     """One item per roster row: a message to make, or why there is none."""
-    roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
+    roster = read_job_roster(job, job_fields(job))  # the rows build made documents for
     to_field = _to_field(job, config, roster)
     _check_names(job, config, roster)
     by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)
