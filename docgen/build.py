@@ -9,6 +9,7 @@ from docgen.delivery import bundle_documents, convert_documents
 from docgen.files import exclusive, inside
 from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
+from docgen.overview import write_overview
 from docgen.plan import Item, Plan, make_plan
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Task, default_jobs, pdf_metadata, run_tasks
@@ -105,6 +106,7 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     write_manifest(out, ordered, keep_others=partial)
     (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
     report.outcomes = ordered
+    write_overview(job, out, plan, ordered)  # index.html and the spreadsheet; never raises
     return report
 
 
