@@ -32,8 +32,7 @@ def sheet_bytes(overview: Overview) -> bytes:
                 else doc for doc, kind in columns), words["problems"]]
     _header(workers, header)
     for line in overview.lines:
-        files = {(doc, f.kind or _main_kind(line.files.get(doc, ()))): f
-                 for doc, fs in line.files.items() for f in fs}
+        files = {_column(columns, f): f for fs in line.files.values() for f in fs}
         number = _append(workers, [line.row, line.label, line.key])
         for index, column in enumerate(columns, start=4):
             if file := files.get(column):
@@ -63,21 +62,20 @@ def sheet_bytes(overview: Overview) -> bytes:
 
 def _file_columns(overview: Overview) -> list[tuple[str, str]]:
     """(document, kind) per column: a Word document converted to PDF gets two columns."""
-    kinds: dict[str, list[str]] = {doc: [] for doc in overview.columns}
+    kinds: dict[str, set[str]] = {doc: set() for doc in overview.columns}
     for line in overview.lines:
         for doc, files in line.files.items():
-            for file in files:
-                kind = file.kind or _main_kind(files)
-                if kind not in kinds[doc]:
-                    kinds[doc].append(kind)
-    order = {"docx": 0, "pdf": 1, "": 2}
+            kinds[doc] |= {f.kind for f in files if f.kind}
+    order = {"docx": 0, "pdf": 1}
     return [(doc, kind) for doc, found in kinds.items()
-            for kind in sorted(found or [""], key=lambda k: order.get(k, 3))]
+            for kind in sorted(found or {""}, key=lambda k: (order.get(k, 2), k))]
 
 
-def _main_kind(files: Sequence[File]) -> str:
-    """The kind a file without a path (skipped, failed) is counted under: its document's first."""
-    return next((f.kind for f in files if f.kind), "")
+def _column(columns: Sequence[tuple[str, str]], file: File) -> tuple[str, str]:
+    """A file's column; one never written (skipped, failed) goes to its document's first."""
+    if (file.document, file.kind) in columns:
+        return (file.document, file.kind)
+    return next(c for c in columns if c[0] == file.document)
 
 
 def _header(sheet: Any, names: Sequence[str]) -> None:
