@@ -232,3 +232,11 @@ def test_english_labels_and_file_name_follow_the_locale(tmp_path: Path) -> None:
     assert "Build report: report-job" in html and "Cell to fix" in html
     assert (out / "summary.xlsx").is_file() and not (out / "riepilogo.xlsx").exists()
     assert os.path.getsize(out / "summary.xlsx") > 0
+
+
+def test_every_language_has_every_label() -> None:
+    """The labels table has the same words in English and Italian."""
+    from docgen.overview.labels import LABELS, STATUSES
+
+    english, italian = LABELS["en"], LABELS["it"]
+    assert english.keys() == italian.keys() and set(STATUSES) <= english.keys()
