@@ -1,13 +1,17 @@
 """What templates read from ``[course]``, and the kind of value each use implies: the shape of
 a ``[course]`` table that renders (a date where ``| date`` is applied, a list where a loop
-runs, a number where arithmetic is done), for ``docgen init`` to write as placeholders."""
+runs, a number where arithmetic is done), written as TOML placeholders for ``docgen init``."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import nodes
+
+from docgen.templating import build_date
 
 ITEM = "[]"  # a path step into the elements of a list
 _ELEMENT_FILTERS = {"first", "last", "random"}
@@ -17,6 +21,7 @@ _NUMBER_FILTERS = {"number", "round", "int", "float", "abs", "filesizeformat"}
 _ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow,
                nodes.Neg, nodes.Pos)
 _RANK = {"text": 0, "number": 1, "date": 2}
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass
@@ -123,3 +128,59 @@ def _path(node: nodes.Node, aliases: dict[str, tuple[str, ...]]) -> tuple[str, .
             return (*base, ITEM)
         return base if node.name in _SAME_FILTERS else None
     return None
+
+
+def course_toml(shape: Shape, hours: int) -> list[str]:
+    """``[course]`` and its sub-tables with a placeholder for every entry, each marked TODO;
+    ``hours`` is the course's own ``hours`` (check compares each worker's hours with it)."""
+    return _table(("course",), shape, hours, array=False)
+
+
+def placeholder_count(shape: Shape) -> int:
+    return _count(shape) if shape.fields else 0
+
+
+def _table(prefix: tuple[str, ...], shape: Shape, hours: int, *, array: bool) -> list[str]:
+    name = ".".join(_key(p) for p in prefix)
+    lines = [f"[[{name}]]" if array else f"[{name}]"]
+    later: list[str] = []
+    for key, child in shape.fields.items():
+        if child.fields and child.item is None:
+            later += ["", *_table((*prefix, key), child, hours, array=False)]
+        elif child.item is not None and child.item.fields:
+            later += ["", *_table((*prefix, key), child.item, hours, array=True)]
+        elif child.item is not None or child.listed:
+            item = child.item or Shape()
+            lines.append(_line(f"{_key(key)} = [{_placeholder(item, '', 0)[0]}]", "TODO: a list"))
+        else:
+            value, note = _placeholder(child, key, hours if prefix == ("course",) else 0)
+            lines.append(_line(f"{_key(key)} = {value}", note))
+    return lines + later
+
+
+def _placeholder(shape: Shape, key: str, hours: int) -> tuple[str, str]:
+    """A value of the kind the templates need, and the comment that marks it as a placeholder;
+    ``hours`` is given for the course's own hours."""
+    if shape.kind == "date":
+        return build_date().isoformat(), "TODO: a date"
+    if shape.kind == "number":
+        if key == "hours" and hours:
+            return str(hours), "TODO: the course's hours (at least each worker's)"
+        return "1", "TODO: a number"
+    return '"TODO"', ""
+
+
+def _line(text: str, comment: str) -> str:
+    return f"{text:<32} # {comment}" if comment else text
+
+
+def _count(shape: Shape) -> int:
+    if shape.item is not None:
+        return _count(shape.item) or 1
+    if shape.fields:
+        return sum(_count(s) for s in shape.fields.values())
+    return 1
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else json.dumps(name, ensure_ascii=False)

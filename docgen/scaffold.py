@@ -14,13 +14,13 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
-from docgen.course_shape import Shape, read_course
+from docgen.course_shape import Shape, course_toml, placeholder_count, read_course
 from docgen.errors import DocgenError, JobError
 from docgen.job import JOB_KEYS, ROSTER_SUFFIXES, TEMPLATE_KINDS, DocumentKind, DocumentSpec
 from docgen.names import field_name, strip_accents
 from docgen.roster import Roster
 from docgen.templates import template_sources
-from docgen.templating import BUILTINS, attributes_used, build_date, make_environment, names_used
+from docgen.templating import BUILTINS, attributes_used, make_environment, names_used
 
 JOB_FILE = "job.toml"
 ROSTER_FOLDERS = (".", "input")
@@ -29,7 +29,6 @@ HEADER_SCAN = 20  # the header is looked for among the first rows only
 # Field names of a key column, best first; a unique column named like these becomes the key.
 KEY_NAMES = ("codice_fiscale", "cod_fiscale", "codicefiscale", "cf", "c_f", "matricola",
              "numero_matricola", "id", "identificativo", "codice")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ def job_text(folder: Path, roster_path: Path, header_row: int, roster: Roster,
     lines += ["", "# [course] is given to every template as `course`: these are the entries the",
               "# templates read. TODO: replace every placeholder with the course's real values.",
               *_course(shape, roster)]
-    placeholders = _count(shape) if shape.fields else 0
+    placeholders = placeholder_count(shape)
     if placeholders:
         result.todo.append(f"[course]: {placeholders} placeholder(s) marked TODO in {JOB_FILE}")
     result.lines.append("templates:")
@@ -297,56 +296,7 @@ def _course(shape: Shape, roster: Roster) -> list[str]:
     done = [r.value(hours_column) for r in roster.rows] if hours_column else []
     most = max((v for v in done if isinstance(v, int | float)), default=None)
     # course.hours is what check compares each worker's hours with: never below them.
-    hours = math.ceil(most) if most else 1
-    lines = ["[course]"]
-    lines += _table(("course",), shape, hours, array=False)[1:]
-    return lines
-
-
-def _table(prefix: tuple[str, ...], shape: Shape, hours: int, *, array: bool) -> list[str]:
-    name = ".".join(_key(p) for p in prefix)
-    lines = [f"[[{name}]]" if array else f"[{name}]"]
-    later: list[str] = []
-    for key, child in shape.fields.items():
-        if child.fields and child.item is None:
-            later += ["", *_table((*prefix, key), child, hours, array=False)]
-        elif child.item is not None and child.item.fields:
-            later += ["", *_table((*prefix, key), child.item, hours, array=True)]
-        elif child.item is not None or child.listed:
-            item = child.item or Shape()
-            lines.append(_line(f"{_key(key)} = [{_placeholder(item, '', 0)[0]}]", "TODO: a list"))
-        else:
-            value, note = _placeholder(child, key, hours if prefix == ("course",) else 0)
-            lines.append(_line(f"{_key(key)} = {value}", note))
-    return lines + later
-
-
-def _placeholder(shape: Shape, key: str, hours: int) -> tuple[str, str]:
-    """A value of the kind the templates need, and the comment that marks it as a placeholder;
-    ``hours`` is given for the course's own hours."""
-    if shape.kind == "date":
-        return build_date().isoformat(), "TODO: a date"
-    if shape.kind == "number":
-        if key == "hours" and hours:
-            return str(hours), "TODO: the course's hours (at least each worker's)"
-        return "1", "TODO: a number"
-    return '"TODO"', ""
-
-
-def _line(text: str, comment: str) -> str:
-    return f"{text:<32} # {comment}" if comment else text
-
-
-def _count(shape: Shape) -> int:
-    if shape.item is not None:
-        return _count(shape.item) or 1
-    if shape.fields:
-        return sum(_count(s) for s in shape.fields.values())
-    return 1
-
-
-def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else json.dumps(name, ensure_ascii=False)
+    return course_toml(shape, math.ceil(most) if most else 1)
 
 
 def _toml(value: Any) -> str:
