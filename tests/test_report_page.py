@@ -240,3 +240,15 @@ def test_every_language_has_every_label() -> None:
 
     english, italian = LABELS["en"], LABELS["it"]
     assert english.keys() == italian.keys() and set(STATUSES) <= english.keys()
+
+
+def test_only_build_keeps_the_other_documents_on_the_page(tmp_path: Path) -> None:
+    """After --only, the page shows what the manifest holds: the other documents too."""
+    job_file = write_job(tmp_path)
+    out = tmp_path / "out"
+    build(load_job(job_file), out, jobs=1)
+    build(load_job(job_file).select(("elenco",)), out, jobs=1, partial=True)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<th>attestato</th>" in html
+    assert html.count('<a class="badge s-ok"') == 4  # three certificates kept, and the list
+    assert 'href="Bianchi_Giulia%20%231/attestato.pdf"' in html
