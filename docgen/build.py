@@ -8,6 +8,7 @@ from pathlib import Path
 from docgen.files import exclusive, inside
 from docgen.job import Job
 from docgen.manifest import BuildReport, Outcome, write_manifest
+from docgen.overview import write_overview
 from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
@@ -105,6 +106,7 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     write_manifest(out, ordered, keep_others=partial)
     (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
     report.outcomes = ordered
+    write_overview(job, out, plan, ordered)  # index.html and the spreadsheet; never raises
     return report
 
 

@@ -271,5 +271,62 @@ def fix_template(source: Path, target: Path) -> None:
     click.echo(f"{repaired} tag(s) repaired -> {target}")
 
 
+# --- preview and init: each parses, calls one core function, prints what it returns --------
+
+@cli.command()
+@click.argument("job_file", metavar="[JOB]", default=DEFAULT_JOB,
+                type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--row", type=int, help="The row as the spreadsheet shows it (first worker: 2).")
+@click.option("--key", help="The worker's key (e.g. the codice fiscale).")
+@click.option("--open", "open_images", is_flag=True, help="Open the images with the desktop's viewer.")
+def preview(job_file: Path, row: int | None, key: str | None, open_images: bool) -> None:
+    """Render one row's documents into a temporary folder and print their first pages as PNG.
+
+    Nothing is written into the output folder. Word documents need LibreOffice for an image.
+
+    \b
+    Examples:
+      docgen preview --row 14
+      docgen preview input/job.toml --key RSSMRA80A01H501U --open
+    """
+    from docgen.preview import preview as run_preview
+
+    if (row is None) == (key is None):
+        raise click.UsageError("give --row N or --key K (one of the two)")
+    result = run_preview(_load(job_file), row=row, key=key, open_images=open_images)
+    click.echo(f"row {result.row} ({result.label}) -> {result.folder}/", err=True)
+    for page in result.pages:
+        if page.image:
+            click.echo(f"{page.document}: {page.image}")
+        elif page.file:
+            click.echo(f"{page.document}: {page.file}")
+        if page.message or page.status != "rendered":
+            click.echo(f"{page.document}: {page.status}: {page.message}".rstrip(": "), err=True)
+    if result.opened:
+        click.echo(result.opened, err=True)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("folder", metavar="[FOLDER]", default=Path("."),
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+def init(folder: Path) -> None:
+    """Write FOLDER/job.toml from the roster and templates found in FOLDER (default: here).
+
+    Looks in FOLDER and its input/ and templates/ folders; reports what is left to fill in.
+    An existing job.toml is never overwritten.
+
+    \b
+    Examples:
+      docgen init
+      docgen init corso-magazzino/
+    """
+    from docgen.scaffold import init_job
+
+    result = init_job(folder)
+    click.echo(result.report)
+    sys.exit(result.exit_code)
+
+
 def main() -> None:
     cli(prog_name="docgen")
