@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
-            "pdf_variant", "metadata", "zip", "zip_by"}
+            "pdf_variant", "metadata", "zip", "zip_by", "seal"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -78,6 +78,7 @@ class Job:
     metadata: Mapping[str, str] = field(default_factory=dict)  # PDF properties, Jinja patterns
     zip: tuple[str, ...] = ()  # bundle modes written after a build
     zip_by: str | None = None  # the column per-site-field bundles group by
+    seal: Mapping[str, Any] = field(default_factory=dict)  # the raw [job.seal]; see seal/settings.py
 
     @property
     def group_field(self) -> str:
@@ -223,7 +224,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
-        metadata=metadata, zip=zip_modes, zip_by=zip_by,
+        metadata=metadata, zip=zip_modes, zip_by=zip_by, seal=section.get("seal", {}),
     )
 
 

@@ -83,6 +83,11 @@ def make_plan(job: Job) -> Plan:
         if "per-site-field" in job.zip and job.group_field not in roster.fields:
             problems.append(_missing(job.group_field, roster, job.path.name, None,
                                      "per-site-field bundle (zip_by)"))
+    sealer = None
+    if roster is not None:  # [job.seal] and {{ seal }}: checked here so check and build agree
+        from docgen.seal.settings import plan_seal
+
+        sealer = plan_seal(job, roster.fields, fields, problems)
     if job.converts_pdf:
         from docgen.convert import export_filter, find_soffice
 
@@ -93,7 +98,7 @@ def make_plan(job: Job) -> Plan:
             problems.append(err)
     if problems or roster is None:
         raise UnusableError(problems)
-    return _Planner(job, roster, fields).plan(warnings)
+    return _Planner(job, roster, fields, sealer).plan(warnings)
 
 
 def _unknown_fields(job: Job, roster: Roster, fields: Mapping[str, DocumentFields]
@@ -131,8 +136,10 @@ def _missing(name: str, roster: Roster, file: str, document: str | None, where: 
 class _Planner:
     """Decides each item; collects every row-level problem once."""
 
-    def __init__(self, job: Job, roster: Roster, fields: Mapping[str, DocumentFields]) -> None:
+    def __init__(self, job: Job, roster: Roster, fields: Mapping[str, DocumentFields],
+                 sealer: Any = None) -> None:
         self.job, self.roster, self.fields = job, roster, fields
+        self.sealer = sealer  # signs sealed documents' records (docgen/seal/settings.py)
         self.today = build_date()
         self.job_info = {"id": job.id, "locale": job.locale}
         self.filename_env = make_environment(job.locale, finalize=sanitize_value)
@@ -260,8 +267,11 @@ class _Planner:
                 continue
             inputs = row_inputs(self.template_digests[spec.name], spec, row, self.course_digest,
                                 path, self.today if "today" in used.all else None)
+            item_context = context
+            if self.sealer is not None and spec.name in self.sealer.documents:
+                item_context, inputs = self.sealer.seal(spec, key, context, inputs)
             items.append(Item(spec, "due", row=row, key=key, label=label, path=path,
-                              inputs=inputs, context=context))
+                              inputs=inputs, context=item_context))
         return items
 
     def _label(self, row: Row, key: str | None) -> str:

@@ -14,7 +14,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # Names every template gets besides the row's fields.
-BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__"})
+BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__", "seal"})
 _JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace"})
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
