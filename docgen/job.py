@@ -109,7 +109,11 @@ class Job:
             raise UnusableError(
                 [_unknown(self.path, "document", n, known, "--only") for n in unknown]
             )
-        return replace(self, documents=tuple(d for d in self.documents if d.name in names))
+        seal = dict(self.seal)
+        if isinstance(seal.get("documents"), list):  # the sealed ones among those left
+            seal["documents"] = [d for d in seal["documents"] if d in names]
+        return replace(self, documents=tuple(d for d in self.documents if d.name in names),
+                       seal=seal)
 
 
 def _unknown(path: Path, what: str, name: str, known: set[str], where: str) -> JobError:

@@ -142,6 +142,7 @@ def new_key(name: str, folder: Path, issuer: str | None = None,
                      key=key.public_key())
     atomic_write(public, (json.dumps(info.as_json(), indent=2, ensure_ascii=False) + "\n")
                  .encode("utf-8"))
+    os.chmod(public, 0o644)  # the public half is meant to be read (and published)
     return private, public
 
 

@@ -13,7 +13,8 @@ from segno import consts
 from docgen.seal.payload import qr_text
 
 ERROR_LEVEL = "q"  # ~25% of the code may be damaged or covered and it still reads
-SIZE_MM = 34  # the printed code with its quiet zone; readable by phone cameras from 30 mm up
+SIZE_MM = 30  # the printed code with its quiet zone: the smallest size phone cameras read well
+MODULE_MM = 0.41  # a larger code (a URL in it) grows instead of its modules shrinking
 BORDER = 4  # the quiet zone in modules, as ISO/IEC 18004 asks
 _MODES = {"byte": consts.MODE_BYTE, "alphanumeric": consts.MODE_ALPHANUMERIC}
 _LABELS = {"it": ("Sigillo elettronico", "Codice documento", "Verifica"),
@@ -23,6 +24,13 @@ _LABELS = {"it": ("Sigillo elettronico", "Codice documento", "Verifica"),
 def make_qr(payload: str, url: str | None) -> segno.QRCode:
     segments = [(text, _MODES[mode]) for text, mode in qr_text(payload, url)]
     return segno.make(segments, error=ERROR_LEVEL, boost_error=False, micro=False)
+
+
+def size_mm(code: segno.QRCode) -> float:
+    """The printed width: 30 mm, or more when the code has so many modules that they would
+    be smaller than ``MODULE_MM``."""
+    modules = code.symbol_size(scale=1, border=BORDER)[0]
+    return max(SIZE_MM, round(modules * MODULE_MM, 1))
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,19 @@ class SealMark:
 
     def __html__(self) -> str:
         """Our own markup (segno's SVG, escaped texts): safe to insert unescaped."""
-        svg = make_qr(self.payload, self.url).svg_inline(
-            scale=1, border=BORDER, omitsize=True, svgclass="docgen-seal-qr", lineclass=None)
-        title, code, verify = self._labels()
+        code = make_qr(self.payload, self.url)
+        size = size_mm(code)
+        svg = code.svg_inline(scale=1, border=BORDER, omitsize=True, svgclass="docgen-seal-qr",
+                              lineclass=None)
+        title, label, verify = self._labels()
         svg = svg.replace("<svg ", f'<svg aria-label="{escape(title)}" '
                           'style="width:100%;height:100%" ', 1)
         where = (f'<div class="docgen-seal-url">{escape(verify)}: {escape(self.url)}</div>'
                  if self.url else "")
         return (f'<div class="docgen-seal" style="display:inline-block;text-align:center;'
                 f'font-size:7pt;line-height:1.2">'
-                f'<div style="width:{SIZE_MM}mm;height:{SIZE_MM}mm">{svg}</div>'
-                f'<div class="docgen-seal-code">{escape(code)}: {escape(self.code)}</div>'
+                f'<div style="width:{size}mm;height:{size}mm">{svg}</div>'
+                f'<div class="docgen-seal-code">{escape(label)}: {escape(self.code)}</div>'
                 f"{where}</div>")
 
     def __str__(self) -> str:
@@ -63,11 +73,22 @@ class SealMark:
         return out.getvalue()
 
     def docx_image(self, template: Any) -> Any:
-        """An inline image for docxtpl, ``SIZE_MM`` wide (docxtpl needs its DocxTemplate)."""
+        """An inline image for docxtpl, ``SIZE_MM`` wide, with the document code on the line
+        below (docxtpl needs its DocxTemplate to add the image to the document)."""
         from docx.shared import Mm
         from docxtpl import InlineImage
 
-        return InlineImage(template, io.BytesIO(self.png()), width=Mm(SIZE_MM))
+        caption = f"{self._labels()[1]}: {self.code}"
+
+        class SealImage(InlineImage):  # type: ignore[misc]
+            def _insert_image(self) -> str:
+                # docxtpl's markup ends inside an open <w:t>: a line break, then the code.
+                return str(super()._insert_image()) + (
+                    '</w:t></w:r><w:r><w:rPr><w:color w:val="5C6F82"/><w:sz w:val="15"/></w:rPr>'
+                    f'<w:br/><w:t xml:space="preserve">{escape(caption)}')
+
+        width = size_mm(make_qr(self.payload, self.url))
+        return SealImage(template, io.BytesIO(self.png()), width=Mm(width))
 
 
 def docx_context(template: Any, context: dict[str, Any]) -> dict[str, Any]:
@@ -77,5 +98,13 @@ def docx_context(template: Any, context: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(mark, SealMark):
         return context
     template.init_docx()
-    template.docx.core_properties.identifier = mark.payload
+    render_properties = template.render_properties
+
+    def with_identifier(*args: Any, **kwargs: Any) -> None:
+        render_properties(*args, **kwargs)
+        # Set on the element: python-docx refuses texts over 255 characters in its setter.
+        core = template.docx.core_properties._element
+        core.get_or_add_identifier().text = mark.payload
+
+    template.render_properties = with_identifier  # after docxtpl renders the properties
     return {**context, "seal": mark.docx_image(template)}

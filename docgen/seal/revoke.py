@@ -88,3 +88,11 @@ def revoke(key: SigningKey, code: str, reason: str, today: dt.date | None = None
     document["signature"] = b64url(key.sign(canonical(document)))
     atomic_write(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode())
     return path
+
+
+def revoke_document(code: str, reason: str, key: Path | None, job: Path) -> Path:
+    """``docgen revoke``: signed with the given key, else the job's."""
+    from docgen.seal.keys import load_signing_key
+    from docgen.seal.settings import job_key
+
+    return revoke(load_signing_key(key if key is not None else job_key(job)), code, reason)

@@ -191,3 +191,28 @@ class Sealer:
                         code=format_code(record.document_id), url=self.settings.url,
                         language=self.language)
         return {**context, NAME: mark}, inputs
+
+
+def job_key(job_path: Path) -> Path:
+    """The private key a job signs with: DOCGEN_SEAL_KEY, else its [job.seal] key."""
+    from docgen.job import load_job
+
+    if env := os.environ.get(KEY_ENV, "").strip():
+        return Path(env).expanduser().resolve()
+    job = load_job(job_path)
+    path = key_path(job)
+    if path is None:
+        raise JobError("the job has no [job.seal] key", file=job.path.name,
+                       hint=f"give the key with --key or --keys, or set {KEY_ENV}")
+    return path
+
+
+def job_fields(job_path: Path) -> tuple[str, ...]:
+    """The sealed fields' names, to name a field in a message; none when the job is unusable."""
+    from docgen.job import load_job
+
+    try:
+        fields = load_job(job_path).seal.get("fields", ())
+    except DocgenError:
+        return ()
+    return tuple(f for f in fields if isinstance(f, str)) if isinstance(fields, list) else ()

@@ -226,3 +226,13 @@ def verify(paths: Sequence[Path], keys_source: Path, *, manifest: Path | None = 
 
 
 
+
+
+def verify_paths(paths: Sequence[Path], keys: Path | None, manifest: Path | None, job: Path,
+                 on_verdict: Callable[[Verdict], None] | None = None) -> VerifyReport:
+    """``docgen verify``: the keys default to the folder of the job's key."""
+    from docgen.seal.settings import job_fields, job_key
+
+    source = keys if keys is not None else job_key(job).parent
+    return verify(paths, source, manifest=manifest, field_names=job_fields(job),
+                  on_verdict=on_verdict)
