@@ -3,12 +3,13 @@
 # HarfBuzz's subsetting library (without it every PDF is 3-4 times slower), LibreOffice Writer
 # for PDFs from Word templates, and metric-compatible fonts (Liberation for Arial and Times,
 # Carlito for Calibri, DejaVu for the tests' HTML) so converted Word documents keep their
-# line breaks.
+# line breaks; Chromium and its driver for the tests of the seal's verification page.
 # Usage: scripts/system-deps.sh [extra Debian packages...]
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
-          libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito fonts-dejavu-core "$@")
+          libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito fonts-dejavu-core
+          chromium chromium-driver "$@")
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "system-deps: not a Debian/Ubuntu system; make sure Pango (>= 1.44) and HarfBuzz's" \

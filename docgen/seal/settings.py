@@ -111,6 +111,8 @@ def plan_seal(job: Job, roster_fields: list[str], used: MutableMapping[str, Any]
     a document is sealed. ``used`` (each document's fields) gains the sealed fields, so an
     empty one fails that row's document like any field the template prints."""
     settings = seal_settings(job, problems)
+    if settings is None and job.seal:
+        return None  # [job.seal] itself is wrong: which documents are sealed is not known
     sealed = set(settings.documents) if settings else set()
     for spec in job.documents:
         fields = used.get(spec.name)
