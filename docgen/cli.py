@@ -287,7 +287,13 @@ def fix_template(source: Path, target: Path) -> None:
 # --- the seal: keys, verify, revoke (docgen/seal/) ------------------------------------------
 @cli.group()
 def keys() -> None:
-    """Make and publish the keys that seal documents (a new key per year)."""
+    """Make and publish the keys that seal documents (a new key per year).
+
+    \b
+    Examples:
+      docgen keys new ente-2026 --dir keys/
+      docgen keys publish --dir verifica/
+    """
 
 
 @keys.command("new")
