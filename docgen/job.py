@@ -109,9 +109,10 @@ class Job:
             raise UnusableError(
                 [_unknown(self.path, "document", n, known, "--only") for n in unknown]
             )
-        seal = dict(self.seal)
-        if isinstance(seal.get("documents"), list):  # the sealed ones among those left
-            seal["documents"] = [d for d in seal["documents"] if d in names]
+        seal = self.seal
+        if isinstance(seal, Mapping) and isinstance(seal.get("documents"), list):
+            # the sealed ones among those left (seal/settings.py checks the table)
+            seal = {**seal, "documents": [d for d in seal["documents"] if d in names]}
         return replace(self, documents=tuple(d for d in self.documents if d.name in names),
                        seal=seal)
 
