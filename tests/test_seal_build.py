@@ -3,6 +3,7 @@ on genuine and tampered files."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -412,3 +413,24 @@ def test_job_file_seal_settings_are_checked(tmp_path: Path) -> None:
     assert "a sealed Word document must also give a PDF" in result.stdout
     assert "names 'nessuno', which is not a [[document]]" in result.stdout
     assert "not sealed" not in result.stdout  # no echo of the first problems
+
+
+def test_by_default_every_per_row_document_giving_a_pdf_is_sealed(tmp_path: Path) -> None:
+    """Without documents, [job.seal] seals the HTML documents and the Word ones with
+    pdf = true, never a batch document; printed values follow the locale."""
+    from docgen.seal.settings import Sealer, seal_settings
+
+    job_text = JOB + """
+[[document]]
+name = "elenco"
+template = "templates/attestato.html"
+scope = "batch"
+"""
+    job = load_job(write_job(tmp_path, job=job_text))
+    problems: list = []
+    settings = seal_settings(job, problems)
+    assert problems == [] and settings is not None
+    assert settings.documents == ("attestato", "lettera")
+    sealer = Sealer(job, settings, load_signing_key(settings.key), "Ente")
+    assert [sealer.printed(v) for v in (dt.date(2026, 3, 2), 72.5, 1234, " Rossi ")] == [
+        "02/03/2026", "72,5", "1.234", "Rossi"]

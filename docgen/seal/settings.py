@@ -3,6 +3,7 @@ and the per-document ``{{ seal }}`` value the plan gives each sealed document.""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import os
@@ -174,7 +175,7 @@ class Sealer:
     def printed(self, value: Any) -> str:
         """A field as templates print it: text as is, dates short (12/03/1975), numbers in
         the locale (1.234,5)."""
-        if hasattr(value, "year") and hasattr(value, "day"):
+        if isinstance(value, dt.date):
             return format_date(value, locale=self.job.locale)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return format_number(value, locale=self.job.locale)
