@@ -371,7 +371,9 @@ def test_verify_without_a_seal_and_unusable_input(copy: Sealed, tmp_path: Path) 
     assert folder.exit_code == 0
     assert "unsealed: " in folder.stdout and "1 without a seal" in folder.stdout
     missing = run_verify(str(tmp_path / "nope.pdf"), "--keys", str(copy.keys))
-    assert missing.exit_code == 2
+    assert missing.exit_code == 2 and "no such file or folder" in missing.stderr
+    no_keys = run_verify(str(plain), "--job", str(tmp_path / "none.toml"))
+    assert no_keys.exit_code == 2 and "no keys given" in no_keys.stderr
 
 
 def test_verify_report_names_the_reason_for_each_file(copy: Sealed) -> None:

@@ -202,6 +202,10 @@ def job_key(job_path: Path) -> Path:
 
     if env := os.environ.get(KEY_ENV, "").strip():
         return Path(env).expanduser().resolve()
+    if not job_path.is_file():
+        raise JobError(f"no keys given, and no job file at {job_path} to take them from",
+                       hint="give --keys (a folder of .pub.json files, or a published "
+                            f"keys.json), --key, --job JOB, or set {KEY_ENV}")
     job = load_job(job_path)
     path = key_path(job)
     if path is None:
