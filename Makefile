@@ -26,10 +26,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check docgen tests bench scripts
 
-bench: $(STAMP)
+bench: $(STAMP) $(DEMO_KEY)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) $(DEMO_KEY)
 	$(BIN)/python bench/run.py --quick
 
 system-deps:

@@ -404,15 +404,15 @@ def test_keys_publish_writes_a_self_contained_page(copy: Sealed, tmp_path: Path)
 
 
 def test_job_file_seal_settings_are_checked(tmp_path: Path) -> None:
-    """A typo in [job.seal], a Word document without PDF or an unknown one listed: each
-    named, exit 2."""
+    """A typo in [job.seal], a batch document or an unknown one listed: each named, exit 2."""
     job = write_job(tmp_path, job=textwrap.dedent(JOB).replace("issuer =", "isuer =")
-                    .replace("pdf = true\n", "").replace(
-                        "[course]", 'documents = ["attestato", "lettera", "nessuno"]\n[course]'))
+                    .replace("[course]", 'documents = ["attestato", "elenco", "nessuno"]\n[course]')
+                    + '[[document]]\nname = "elenco"\ntemplate = "templates/attestato.html"\n'
+                      'scope = "batch"\n')
     result = CliRunner().invoke(cli, ["check", str(job)])
     assert result.exit_code == 2
     assert "unknown key 'isuer' in [job.seal]" in result.stdout
-    assert "a sealed Word document must also give a PDF" in result.stdout
+    assert "a batch document cannot be sealed" in result.stdout
     assert "names 'nessuno', which is not a [[document]]" in result.stdout
     assert "not sealed" not in result.stdout  # no echo of the first problems
 

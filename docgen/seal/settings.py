@@ -95,10 +95,6 @@ def seal_settings(job: Job, problems: list[DocgenError]) -> SealSettings | None:
         elif spec.scope == "batch":
             problems.append(JobError("a batch document cannot be sealed (a seal is one "
                                      "worker's)", file=file, document=name))
-        elif not gives_pdf(spec):
-            problems.append(JobError("a sealed Word document must also give a PDF (verify "
-                                     "reads PDFs)", file=file, document=name,
-                                     hint="add pdf = true to its [[document]]"))
     if len(problems) > before or key is None:
         return None
     return SealSettings(key=key, issuer=str(issuer), fields=tuple(fields),
