@@ -8,9 +8,16 @@ SYSTEM_STAMP := $(VENV)/.system-stamp
 
 .PHONY: demo test lint bench bench-quick system-deps clean
 
-demo: $(STAMP)
+# The example's seal key: made here when missing, outside the output folder, git-ignored.
+DEMO_KEY := input/keys/demo.key
+
+demo: $(STAMP) $(DEMO_KEY)
 	$(BIN)/docgen build input/job.toml
 	$(BIN)/docgen mail input/job.toml --drafts
+	$(BIN)/docgen verify output/gol-paycare-2026
+
+$(DEMO_KEY): | $(STAMP)
+	$(BIN)/docgen keys new demo --dir input/keys --issuer "Formazione Valdelsa (chiave dimostrativa)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -19,10 +26,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check docgen tests bench scripts
 
-bench: $(STAMP)
+bench: $(STAMP) $(DEMO_KEY)
 	$(BIN)/python bench/run.py
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) $(DEMO_KEY)
 	$(BIN)/python bench/run.py --quick
 
 system-deps:

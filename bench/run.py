@@ -90,6 +90,7 @@ def write_job(folder: Path, rows: int, *, delivery: bool = False) -> Path:
     text = (ROOT / "input" / "job.toml").read_text(encoding="utf-8")
     text = text.replace('"../templates/', f'"{(ROOT / "templates").as_posix()}/')
     text = text.replace('"mail/body', f'"{(ROOT / "input" / "mail").as_posix()}/body')
+    text = text.replace('"keys/', f'"{(ROOT / "input" / "keys").as_posix()}/')  # the seal's key
     if not delivery:
         text = "\n".join(line for line in text.splitlines()
                          if not line.startswith(("pdf = true", "zip = ")))
@@ -110,11 +111,13 @@ def due_contexts(job_file: Path, names: tuple[str, ...]) -> list[tuple[str, dict
 def naive_docx(items: list[tuple[str, dict[str, Any]]], out: Path) -> None:
     from docxtpl import DocxTemplate
 
+    from docgen.seal.qr import docx_context
     from docgen.templating import make_environment
 
     env = make_environment("it_IT", autoescape=True)
     for n, (name, context) in enumerate(items):
         template = DocxTemplate(ROOT / "templates" / f"{name}.docx")
+        context = docx_context(template, context)  # a sealed letter's code image, as docgen does
         template.render(context, jinja_env=env, autoescape=True)
         template.save(out / f"{n}.docx")
 

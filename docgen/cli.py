@@ -328,5 +328,113 @@ def init(folder: Path) -> None:
     sys.exit(result.exit_code)
 
 
+# --- the seal: keys, verify, revoke (docgen/seal/) ------------------------------------------
+@cli.group()
+def keys() -> None:
+    """Make and publish the keys that seal documents (a new key per year).
+
+    \b
+    Examples:
+      docgen keys new ente-2026 --dir keys/
+      docgen keys publish --dir verifica/
+    """
+
+
+@keys.command("new")
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("keys"), show_default=True, help="Folder for NAME.key and NAME.pub.json.")
+@click.option("--issuer", help="Who issues with this key, for NAME.pub.json [default: NAME].")
+def keys_new(name: str, folder: Path, issuer: str | None) -> None:
+    """Create an Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.json.
+
+    Never overwrites a key; refuses a folder inside an output folder.
+
+    \b
+    Examples:
+      docgen keys new ente-2026 --dir keys/ --issuer "Formazione Valdelsa"
+    """
+    from docgen.seal.keys import new_key
+
+    private, public = new_key(name, folder, issuer)
+    click.echo(f"{private}\n{public}")
+
+
+@keys.command("publish")
+@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("verifica"), show_default=True, help="Folder for the page.")
+@click.option("--keys", "source", type=click.Path(exists=True, path_type=Path),
+              help="Public keys: a folder or a .pub.json [default: the folder of the job's key].")
+@click.option("--job", "job_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_JOB, show_default=True, help="The job whose key folder to use.")
+def keys_publish(folder: Path, source: Path | None, job_file: Path) -> None:
+    """Write the verification page: index.html, keys.json and revoked.json.
+
+    Put the folder's files at the job's [job.seal] url; no server code is needed.
+
+    \b
+    Examples:
+      docgen keys publish --dir verifica/
+    """
+    from docgen.seal.publish import publish_page
+
+    for path in publish_page(folder, source, job_file):
+        click.echo(path)
+
+
+@cli.command()
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@click.option("--keys", "source", type=click.Path(exists=True, path_type=Path),
+              help="Public keys: a folder or a .pub.json/keys.json [default: the job's].")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also check each file's sha256 against this build's manifest.csv.")
+@click.option("--job", "job_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_JOB, show_default=True, help="The job whose keys to use.")
+def verify(paths: tuple[Path, ...], source: Path | None, manifest: Path | None,
+           job_file: Path) -> None:
+    """Check the seal of each PDF (or of every PDF under a folder).
+
+    One line per file: valid, or INVALID with the reason. Exit 0 all valid, 1 any
+    invalid, 2 unusable input.
+
+    \b
+    Examples:
+      docgen verify output/gol-paycare-2026
+      docgen verify attestato.pdf --keys verifica/keys.json
+      docgen verify output/gol-paycare-2026 --manifest output/gol-paycare-2026/manifest.csv
+    """
+    from docgen.seal.verify import verify_paths
+
+    report = verify_paths(list(paths), source, manifest, job_file,
+                          on_verdict=lambda v: click.echo(v.line))
+    counts = {s: sum(v.status == s for v in report.verdicts) for s in ("valid", "INVALID")}
+    unsealed = len(report.verdicts) - sum(counts.values())
+    click.echo(f"{counts['valid']} valid, {counts['INVALID']} invalid"
+               + (f", {unsealed} without a seal" if unsealed else ""))
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("document_id")
+@click.option("--reason", required=True, help="Why the document is withdrawn (shown by verify).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key to sign the list with [default: the job's].")
+@click.option("--job", "job_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_JOB, show_default=True, help="The job whose key to use.")
+def revoke(document_id: str, reason: str, key: Path | None, job_file: Path) -> None:
+    """Revoke a sealed document: add its code to revoked.json beside the key, signed.
+
+    Publish the page again (docgen keys publish) so readers see it.
+
+    \b
+    Examples:
+      docgen revoke 1A2B-3C4D-5E6F-7A8B --reason "issued by mistake"
+    """
+    from docgen.seal.revoke import revoke_document
+
+    click.echo(revoke_document(document_id, reason, key, job_file))
+
+
 def main() -> None:
     cli(prog_name="docgen")

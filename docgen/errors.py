@@ -156,3 +156,20 @@ class BundleError(DocgenError):
 
 class MailServerError(DocgenError):
     """The SMTP server cannot be reached or refuses the login; nothing more is sent."""
+
+
+
+class SealKeyError(DocgenError):
+    """A seal key cannot be made, read or used."""
+
+
+class PayloadError(ValueError):
+    """The text is not a seal, or a damaged one; the message says which part."""
+
+
+class VerifyInputError(DocgenError):
+    """Nothing to verify: a path that does not exist, or no PDF under it."""
+
+
+class XmpError(ValueError):
+    """The PDF's metadata cannot take or give a seal."""

@@ -20,7 +20,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
-            "pdf_variant", "metadata", "zip", "zip_by", "header_row"}
+            "pdf_variant", "metadata", "zip", "zip_by", "header_row", "seal"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -80,6 +80,7 @@ class Job:
     zip: tuple[str, ...] = ()  # bundle modes written after a build
     zip_by: str | None = None  # the column per-site-field bundles group by
     header_row: int | None = None  # the roster's header row; None: found by the fields used
+    seal: Mapping[str, Any] = field(default_factory=dict)  # the raw [job.seal]; see seal/settings.py
 
     @property
     def group_field(self) -> str:
@@ -110,7 +111,12 @@ class Job:
             raise UnusableError(
                 [_unknown(self.path, "document", n, known, "--only") for n in unknown]
             )
-        return replace(self, documents=tuple(d for d in self.documents if d.name in names))
+        seal = self.seal
+        if isinstance(seal, Mapping) and isinstance(seal.get("documents"), list):
+            # the sealed ones among those left (seal/settings.py checks the table)
+            seal = {**seal, "documents": [d for d in seal["documents"] if d in names]}
+        return replace(self, documents=tuple(d for d in self.documents if d.name in names),
+                       seal=seal)
 
 
 def _unknown(path: Path, what: str, name: str, known: set[str], where: str) -> JobError:
@@ -229,6 +235,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
         metadata=metadata, zip=zip_modes, zip_by=zip_by, header_row=header_row,
+        seal=section.get("seal", {}),
     )
 
 

@@ -70,6 +70,7 @@ class _Planner:
     def __init__(self, valid: ValidJob) -> None:
         job = self.job = valid.job
         self.roster, self.fields, self.warnings = valid.roster, valid.fields, valid.warnings
+        self.sealer = valid.sealer  # signs sealed documents' records (docgen/seal/settings.py)
         self.today = build_date()
         self.job_info = {"id": job.id, "locale": job.locale}
         self.filename_env = make_environment(job.locale, finalize=sanitize_value)
@@ -200,8 +201,11 @@ class _Planner:
                 continue
             inputs = row_inputs(self.template_digests[spec.name], spec, row, self.course_digest,
                                 path, self.today if "today" in used.all else None)
+            item_context = context
+            if self.sealer is not None and spec.name in self.sealer.documents:
+                item_context, inputs = self.sealer.seal(spec, key, context, inputs)
             items.append(Item(spec, "due", row=row, key=key, label=label, path=path,
-                              inputs=inputs, context=context))
+                              inputs=inputs, context=item_context))
         return items
 
     def _label(self, row: Row, key: str | None) -> str:

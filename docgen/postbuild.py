@@ -45,6 +45,10 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
 
     def done(docx: Path, result: Path | Exception) -> None:
         source, inputs = todo[docx]
+        if job.seal and not isinstance(result, Exception):  # the DOCX's seal into the PDF's XMP
+            from docgen.seal.xmp import seal_converted
+
+            result = seal_converted(docx, result)
         if isinstance(result, Exception):
             outcome = _pdf(source, "failed", "", "", inputs,
                            f"PDF conversion failed: {result}")

@@ -23,6 +23,10 @@ def render_plain(data: bytes, env: Any, context: dict[str, Any]) -> bytes:
 
     # docxtpl cannot render one template object twice: a fresh one per document.
     template = _template(data)
+    if context.get("seal"):  # {{ seal }} as an inline image, which needs the DocxTemplate
+        from docgen.seal.qr import docx_context
+
+        context = docx_context(template, context)
     template.render(context, jinja_env=env, autoescape=True)
     out = io.BytesIO()
     template.save(out)
@@ -47,7 +51,7 @@ class DocxRenderer:
             self.fast = None  # rendered the plain way, document by document
 
     def render(self, context: dict[str, Any]) -> bytes:
-        if self.fast is not None:
+        if self.fast is not None and not context.get("seal"):  # sealed: the docxtpl route
             return self.fast.render(context)
         return render_plain(self.data, self.env, context)
 

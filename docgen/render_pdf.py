@@ -180,6 +180,10 @@ class PdfRenderer:
         if "lang" in values:
             metadata.lang = values["lang"]
         metadata.created = metadata.modified = self.date
+        if payload := getattr(context.get("seal"), "payload", None):  # sealed: into the XMP too
+            from docgen.seal.xmp import seal_weasyprint_metadata
+
+            seal_weasyprint_metadata(metadata, payload)
         return values["identifier"].encode("utf-8") if values.get("identifier") else None
 
     def render_many(self, contexts: list[dict[str, Any]]) -> list[bytes | Exception]:

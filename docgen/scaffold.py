@@ -40,6 +40,7 @@ class TemplateNeeds:
     kind: DocumentKind
     batch: bool
     fields: frozenset[str]
+    sealed: bool = False  # writes {{ seal }}: the job needs [job.seal]
 
 
 @dataclass
@@ -118,7 +119,8 @@ def _templates(folder: Path, shape: Shape) -> tuple[list[TemplateNeeds], list[st
             continue
         batch = "rows" in used
         fields = (attributes | used) - BUILTINS if batch else used - BUILTINS
-        templates.append(TemplateNeeds(path, name, spec.kind, batch, frozenset(fields)))
+        templates.append(TemplateNeeds(path, name, spec.kind, batch, frozenset(fields),
+                                       sealed="seal" in used))
     if not templates:
         raise DocgenError(f"no template (.html or .docx) in {folder} or its templates/ folder",
                           hint="put the Word or HTML templates there, then run docgen init again")
@@ -200,6 +202,7 @@ def job_text(folder: Path, roster_path: Path, header_row: int, roster: Roster,
         lines.append(f"optional = {_toml(optional)}   # mostly empty: blanks print as nothing")
     result.lines.append("columns: " + ", ".join(f"{roster.headers[n]} -> {n}"
                                                for n in roster.fields))
+    lines += _seal(folder, templates, roster, key, result)
     suggestions = _columns(templates, roster, result)
     if suggestions:
         lines += ["", "[job.columns]                    # TODO: header text -> the field a "
@@ -234,6 +237,31 @@ def job_text(folder: Path, roster_path: Path, header_row: int, roster: Roster,
                             f"{', '.join(sorted(template.fields)) or 'no roster field'}"
                             + (f"; no column for {', '.join(missing)}" if missing else ""))
     return "\n".join(lines) + "\n"
+
+
+def _seal(folder: Path, templates: Sequence[TemplateNeeds], roster: Roster, key: str | None,
+          result: Init) -> list[str]:
+    """``[job.seal]`` for templates that print ``{{ seal }}``: an existing key under keys/ or
+    input/keys/, else a placeholder and the command that makes one (never a key made here)."""
+    sealed = [t.name for t in templates if t.sealed and not t.batch]
+    if not sealed:
+        return []
+    keys = sorted(p for place in ("keys", "input/keys") if (folder / place).is_dir()
+                  for p in (folder / place).glob("*.key"))
+    if keys:
+        key_file = keys[0].relative_to(folder).as_posix()
+    else:
+        key_file = f"keys/{_job_id(folder)}.key"
+        result.todo.append(f"[job.seal] key: make it with `docgen keys new {_job_id(folder)} "
+                           "--dir keys` (keep it secret, outside the output folder)")
+    printed = [f for f in ("cognome", "nome", "codice_fiscale") if f in roster.fields] or (
+        [key] if key else [])
+    result.todo.append("[job.seal] issuer: the office that issues the documents")
+    return ["", "[job.seal]                       # {{ seal }}: a signed QR code docgen verify checks",
+            f"key = {_toml(key_file)}",
+            'issuer = "TODO: the issuing office"   # TODO: who signs, e.g. "{{ course.provider.name }}"',
+            f"fields = {_toml(printed)}   # printed data the seal carries",
+            f"documents = {_toml(sealed)}"]
 
 
 def _columns(templates: Sequence[TemplateNeeds], roster: Roster, result: Init

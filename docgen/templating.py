@@ -15,7 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from docgen.cell_values import parse_date
 
 # Names every template gets besides the row's fields.
-BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__"})
+BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__", "seal"})
 
 
 @lru_cache(maxsize=8)

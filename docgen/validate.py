@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from docgen.errors import DocgenError, RosterError, TemplateError, UnusableError, suggest
 from docgen.fields import DocumentFields, document_fields
@@ -14,6 +15,9 @@ from docgen.job import Job
 from docgen.lint import template_problems
 from docgen.roster import Roster, read_roster
 from docgen.templating import BUILTINS
+
+if TYPE_CHECKING:
+    from docgen.seal.settings import Sealer
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class ValidJob:
     roster: Roster
     fields: Mapping[str, DocumentFields]
     warnings: tuple[DocgenError, ...] = ()
+    sealer: Sealer | None = None  # signs the records of sealed documents
 
 
 def validate_job(job: Job) -> ValidJob:
@@ -51,6 +56,11 @@ def validate_job(job: Job) -> ValidJob:
         if "per-site-field" in job.zip and job.group_field not in roster.fields:
             problems.append(missing_field(job.group_field, roster, job.path.name, None,
                                           "per-site-field bundle (zip_by)"))
+    sealer = None
+    if roster is not None:  # [job.seal] and {{ seal }}: checked here so check and build agree
+        from docgen.seal.settings import plan_seal
+
+        sealer = plan_seal(job, roster.fields, fields, problems)
     if job.converts_pdf:
         from docgen.convert import export_filter, find_soffice
 
@@ -61,7 +71,7 @@ def validate_job(job: Job) -> ValidJob:
             problems.append(err)
     if problems or roster is None:
         raise UnusableError(problems)
-    return ValidJob(job, roster, fields, tuple(warnings))
+    return ValidJob(job, roster, fields, tuple(warnings), sealer)
 
 
 def read_job_roster(job: Job, fields: Iterable[DocumentFields]) -> Roster:

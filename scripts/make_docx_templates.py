@@ -467,6 +467,13 @@ def make_lettera_qualifica(path: Path) -> None:
         [("{{ course.signatory.role }}", True, None),
          ("{{ course.signatory.title }} {{ course.signatory.name }}", False, GRIGIO)],
     )
+    # The seal (docgen/seal): a signed QR code with the document code, which docgen verify
+    # and the office's verification page check.
+    p = para(doc, before=8, after=0, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    run(p, "{{ seal }}", size=7.5, color=GRIGIO)
+    p = para(doc, after=0, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    run(p, "Sigillo elettronico dell'ente: il codice QR firmato attesta i dati di questo certificato",
+        size=7.5, color=GRIGIO)
     doc.save(path)
 
 

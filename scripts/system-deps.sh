@@ -3,7 +3,8 @@
 # HarfBuzz's subsetting library (without it every PDF is 3-4 times slower), LibreOffice Writer
 # for PDFs from Word templates, and metric-compatible fonts (Liberation for Arial and Times,
 # Carlito for Calibri, DejaVu for the tests' HTML) so converted Word documents keep their
-# line breaks; Chromium and its WebDriver for the tests of the report page.
+# line breaks; Chromium and its WebDriver for the tests of the report page and of the seal's
+# verification page.
 # Usage: scripts/system-deps.sh [extra Debian packages...]
 set -euo pipefail
 

@@ -1,10 +1,13 @@
-"""A real headless Chromium (Debian's chromium + chromium-driver) through selenium, one per
-test session; tests that use it are skipped only where chromium is not installed."""
+"""Real headless Chromium for page tests (Debian's chromium + chromium-driver, via selenium),
+and a loopback HTTP server to serve a folder to it."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,3 +40,32 @@ def browser() -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # requests are not news
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """``serve(folder)`` -> its base URL on 127.0.0.1 (a page's fetch() needs http, not
+    file://); every server is stopped after the test."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+    threads: list[threading.Thread] = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append(server)
+        threads.append(thread)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    for thread in threads:
+        thread.join(timeout=5)

@@ -31,8 +31,11 @@ def test_example_folder_gives_a_job_that_checks_and_builds(tmp_path: Path,
     shutil.copytree(REPOSITORY / "input", tmp_path / "input")
     shutil.copytree(REPOSITORY / "templates", tmp_path / "templates")
     (tmp_path / "input/job.toml").unlink()
+    shutil.rmtree(tmp_path / "input/keys", ignore_errors=True)  # the demo key, where made
+    assert invoke("keys", "new", "ente", "--dir", str(tmp_path / "keys")).exit_code == 0
     result = invoke("init", str(tmp_path))
     assert result.exit_code == 0, result.output
+    assert "[job.seal] issuer: the office that issues the documents" in result.stdout
     assert "roster: input/roster.xlsx, header on row 1, 53 workers" in result.stdout
     assert "Codice fiscale -> codice_fiscale" in result.stdout
     assert "placeholder(s) marked TODO" in result.stdout

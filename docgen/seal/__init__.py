@@ -1,0 +1,1 @@
+"""The seal: a signed QR code on each certificate, `docgen verify`, and a verification page."""

@@ -1,0 +1,110 @@
+"""The seal as printed: a QR code (segno; level Q) as inline SVG for HTML, as PNG for Word."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import segno
+from segno import consts
+
+from docgen.seal.payload import qr_text
+
+ERROR_LEVEL = "q"  # ~25% of the code may be damaged or covered and it still reads
+SIZE_MM = 30  # the printed code with its quiet zone: the smallest size phone cameras read well
+MODULE_MM = 0.41  # a larger code (a URL in it) grows instead of its modules shrinking
+BORDER = 4  # the quiet zone in modules, as ISO/IEC 18004 asks
+_MODES = {"byte": consts.MODE_BYTE, "alphanumeric": consts.MODE_ALPHANUMERIC}
+_LABELS = {"it": ("Sigillo elettronico", "Codice documento", "Verifica"),
+           "en": ("Electronic seal", "Document code", "Verify at")}
+
+
+def make_qr(payload: str, url: str | None) -> segno.QRCode:
+    segments = [(text, _MODES[mode]) for text, mode in qr_text(payload, url)]
+    return segno.make(segments, error=ERROR_LEVEL, boost_error=False, micro=False)
+
+
+def size_mm(code: segno.QRCode) -> float:
+    """The printed width: 30 mm, or more when the code has so many modules that they would
+    be smaller than ``MODULE_MM``."""
+    modules = code.symbol_size(scale=1, border=BORDER)[0]
+    return max(SIZE_MM, round(modules * MODULE_MM, 1))
+
+
+@dataclass(frozen=True)
+class SealMark:
+    """``{{ seal }}`` in a template: plain data (it travels to worker processes) that prints
+    itself as inline SVG plus the document code in HTML, and as an image in Word."""
+
+    payload: str
+    code: str  # the document id as printed
+    url: str | None = None
+    language: str = "it"
+
+    def _labels(self) -> tuple[str, str, str]:
+        return _LABELS.get(self.language, _LABELS["en"])
+
+    def __html__(self) -> str:
+        """Our own markup (segno's SVG, escaped texts): safe to insert unescaped."""
+        code = make_qr(self.payload, self.url)
+        size = size_mm(code)
+        svg = code.svg_inline(scale=1, border=BORDER, omitsize=True, svgclass="docgen-seal-qr",
+                              lineclass=None)
+        title, label, verify = self._labels()
+        svg = svg.replace("<svg ", f'<svg aria-label="{escape(title)}" '
+                          'style="width:100%;height:100%" ', 1)
+        where = (f'<div class="docgen-seal-url">{escape(verify)}: {escape(self.url)}</div>'
+                 if self.url else "")
+        return (f'<div class="docgen-seal" style="display:inline-block;text-align:center;'
+                f'font-size:7pt;line-height:1.2">'
+                f'<div style="width:{size}mm;height:{size}mm">{svg}</div>'
+                f'<div class="docgen-seal-code">{escape(label)}: {escape(self.code)}</div>'
+                f"{where}</div>")
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+    def png(self) -> bytes:
+        """The code as PNG (segno writes it without Pillow), 10 pixels a module."""
+        out = io.BytesIO()
+        make_qr(self.payload, self.url).save(out, kind="png", scale=10, border=BORDER)
+        return out.getvalue()
+
+    def docx_image(self, template: Any) -> Any:
+        """An inline image for docxtpl, ``SIZE_MM`` wide, with the document code on the line
+        below (docxtpl needs its DocxTemplate to add the image to the document)."""
+        from docx.shared import Mm
+        from docxtpl import InlineImage
+
+        caption = f"{self._labels()[1]}: {self.code}"
+
+        class SealImage(InlineImage):  # type: ignore[misc]
+            def _insert_image(self) -> str:
+                # docxtpl's markup ends inside an open <w:t>: a line break, then the code.
+                return str(super()._insert_image()) + (
+                    '</w:t></w:r><w:r><w:rPr><w:color w:val="5C6F82"/><w:sz w:val="15"/></w:rPr>'
+                    f'<w:br/><w:t xml:space="preserve">{escape(caption)}')
+
+        width = size_mm(make_qr(self.payload, self.url))
+        return SealImage(template, io.BytesIO(self.png()), width=Mm(width))
+
+
+def docx_context(template: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """A Word document's context with ``{{ seal }}`` as an inline image; the payload also goes
+    into the document's identifier property, from where the PDF converted from it gets it."""
+    mark = context.get("seal")
+    if not isinstance(mark, SealMark):
+        return context
+    template.init_docx()
+    render_properties = template.render_properties
+
+    def with_identifier(*args: Any, **kwargs: Any) -> None:
+        render_properties(*args, **kwargs)
+        # Set on the element: python-docx refuses texts over 255 characters in its setter.
+        core = template.docx.core_properties._element
+        core.get_or_add_identifier().text = mark.payload
+
+    template.render_properties = with_identifier  # after docxtpl renders the properties
+    return {**context, "seal": mark.docx_image(template)}
