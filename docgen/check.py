@@ -67,7 +67,7 @@ def format_table(problems: Sequence[DocgenError]) -> str:
             place = _place(problem)
             who = f"row {problem.row}" + (f" ({problem.key})" if problem.key else "") \
                 if problem.row is not None else ""
-            doc = f" [{problem.document}]" if problem.document and problem.row is None else ""
+            doc = f" [{problem.document}]" if problem.document else ""
             column = f"{place:<{width}}  " if len(place) <= 12 and width else ""
             head = f"  {problem.severity:<8}{column}"
             text = f"{who}: {problem.message}{doc}" if who else f"{problem.message}{doc}"
