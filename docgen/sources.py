@@ -155,7 +155,9 @@ def _syntax_hint(message: str) -> str:
                          "include, macro, and Word templates also {%p if %}, {%tr for %}, "
                          "{%tc %}, {%r %}")
     if "unexpected" in message and ("}" in message or "%" in message):
-        return "every {{ needs its }} and every {% its %}."
+        return "close every {{ with }} and every {% with %}."
+    if "Expected an expression" in message or "expected token 'name'" in message:
+        return "the tag lacks a name or an expression: write e.g. {{ nome }} or {% if note %}."
     return "fix the tag; every {{ needs }} and every {% if %} its {% endif %}."
 
 

@@ -30,6 +30,18 @@ DEFAULT_MAX_MB = 10
 TEMPLATE_SUFFIXES = (".txt", ".text", ".html", ".htm", ".j2", ".jinja", ".md", ".tpl")
 DEFAULT_OFFICE_SUBJECT = "{{ job.id }}: {{ documents | length }} documents"
 DEFAULT_OFFICE_BODY = "Attached: the {{ documents | length }} documents of {{ job.id }}, in one zip file.\n"
+# The message to an office in the job's language (by the locale's language; English otherwise).
+OFFICE_TEXTS = {
+    "it": ("{{ job.id }}: {{ documents | length }} documenti",
+           "In allegato i {{ documents | length }} documenti di {{ job.id }}, in un unico file "
+           "zip.\n"),
+}
+
+
+def office_texts(locale: str) -> tuple[str, str]:
+    """The default subject and body of ``mail --to-office`` for a locale."""
+    return OFFICE_TEXTS.get(locale.split("_")[0].lower(),
+                            (DEFAULT_OFFICE_SUBJECT, DEFAULT_OFFICE_BODY))
 # ASCII addresses only: non-ASCII ones need SMTPUTF8, which few relays offer. The domain needs a dot,
 # so that "mario@gmail" is caught as the typo it is.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -132,10 +144,12 @@ def load_mail_config(job: Job) -> MailConfig:
         to_field = "email"
     templates = {name: _template(job, name, table.get(name), problems)
                  for name in ("subject", "body", "html_body", "office_subject", "office_body")}
+    examples = {"subject": 'inline text, e.g. subject = "{{ course.title }}: i suoi documenti"',
+                "body": "inline text, or a template file such as mail/body.txt"}
     for name in ("subject", "body"):
         if name not in table:
             problems.append(JobError(f"[mail] {name} is missing", file=path.name,
-                                     hint="inline text, or a template file such as mail/body.txt"))
+                                     hint=f"{examples[name]}."))
     max_mb = table.get("max_attachment_mb", DEFAULT_MAX_MB)
     if isinstance(max_mb, bool) or not isinstance(max_mb, int | float) or max_mb <= 0:
         problems.append(JobError(f"[mail] max_attachment_mb must be a positive number, not {max_mb!r}",
@@ -144,13 +158,14 @@ def load_mail_config(job: Job) -> MailConfig:
     smtp = _smtp(path, table.get("smtp"), problems)
     if problems:
         raise UnusableError(problems)
+    office_subject, office_body = office_texts(job.locale)
     return MailConfig(
         sender=str(table["from"]).strip(), sender_address=sender[0][1],
         subject=templates["subject"] or "", body=templates["body"] or "",
         to_field=to_field.strip(), reply_to=tuple(reply_to), bcc=tuple(bcc),
         html_body=templates["html_body"], max_attachment_bytes=int(max_mb * 1024 * 1024),
-        office_subject=templates["office_subject"] or DEFAULT_OFFICE_SUBJECT,
-        office_body=templates["office_body"] or DEFAULT_OFFICE_BODY, smtp=smtp,
+        office_subject=templates["office_subject"] or office_subject,
+        office_body=templates["office_body"] or office_body, smtp=smtp,
     )
 
 
