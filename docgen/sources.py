@@ -205,12 +205,12 @@ def template_errors(spec: DocumentSpec, source: Source, env: Any) -> list[Docgen
     return errors
 
 
-def _unknown_names(spec: DocumentSpec, tree: Any, lines: list[str], env: Any,
-                   part: str) -> list[DocgenError]:
-    """A filter or test Jinja does not know: fatal, with those that exist, closest first."""
+def unknown_names(tree: Any, env: Any) -> list[tuple[str, str, int, str]]:
+    """(kind, name, line, hint) of every filter or test ``env`` does not know, the hint
+    listing those that exist, closest first."""
     from jinja2 import nodes
 
-    found: list[DocgenError] = []
+    found = []
     for kind, node_type, known in (("filter", nodes.Filter, env.filters),
                                    ("test", nodes.Test, env.tests)):
         for node in tree.find_all(node_type):
@@ -218,11 +218,17 @@ def _unknown_names(spec: DocumentSpec, tree: Any, lines: list[str], env: Any,
                 continue
             closest = by_closeness(node.name, known)
             shown = ", ".join(closest[:12]) + (", ..." if len(closest) > 12 else "")
-            found.append(TemplateError(
-                f"unknown {kind} '{node.name}'", file=spec.template.name, document=spec.name,
-                cell=_place(spec, lines, node.lineno, part),
-                hint=f"the {kind}s that exist, closest first: {shown}."))
+            found.append((kind, node.name, node.lineno,
+                          f"the {kind}s that exist, closest first: {shown}."))
     return found
+
+
+def _unknown_names(spec: DocumentSpec, tree: Any, lines: list[str], env: Any,
+                   part: str) -> list[DocgenError]:
+    """A filter or test Jinja does not know: fatal, placed, with those that exist."""
+    return [TemplateError(f"unknown {kind} '{name}'", file=spec.template.name,
+                          document=spec.name, cell=_place(spec, lines, line, part), hint=hint)
+            for kind, name, line, hint in unknown_names(tree, env)]
 
 
 def _unclosed(lines: list[str]) -> tuple[int, str] | None:

@@ -94,6 +94,11 @@ def test_check_reads_the_mail_table(make_job: Callable[..., Path]) -> None:
     result = CliRunner().invoke(cli, ["check", str(_mail_job(make_job, course, EMAILS))])
     assert result.exit_code == 2
     assert "the [mail] subject reads course.titolo, but [course] has no 'titolo'" in result.stdout
+    filtered = MAIL_OK.replace("{{ nome }},", "{{ nome | uper }},")
+    result = CliRunner().invoke(cli, ["check", str(_mail_job(make_job, filtered, EMAILS))])
+    assert result.exit_code == 2
+    assert "[mail] body: unknown filter 'uper' (line 1)" in result.stdout
+    assert "the filters that exist, closest first: upper," in result.stdout
 
 
 def test_check_reports_workers_mail_cannot_reach(make_job: Callable[..., Path]) -> None:

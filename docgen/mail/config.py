@@ -15,6 +15,7 @@ from jinja2 import TemplateSyntaxError
 
 from docgen.errors import DocgenError, JobError, TemplateError, UnusableError, suggest
 from docgen.job import Job, check_keys
+from docgen.sources import unknown_names
 from docgen.templating import make_environment
 
 Security = Literal["starttls", "ssl", "none"]
@@ -187,14 +188,19 @@ def _template(job: Job, name: str, value: Any, problems: list[DocgenError]) -> s
         except (OSError, UnicodeDecodeError) as err:
             problems.append(JobError(f"[mail] {name}: cannot read {file}: {err}", file=job.path.name))
             return None
+    env = make_environment(job.locale, autoescape=name == "html_body")
     try:
-        make_environment(job.locale, autoescape=name == "html_body").parse(source)
+        tree = env.parse(source)
     except TemplateSyntaxError as err:
         problems.append(TemplateError(f"[mail] {name}: template syntax error: {err.message} "
                                       f"(line {err.lineno})", file=where,
-                                      hint="every {{ needs }} and every {% if %} its {% endif %}"))
+                                      hint="every {{ needs }} and every {% if %} its {% endif %}."))
         return None
-    return source
+    unknown = [TemplateError(f"[mail] {name}: unknown {kind} '{found}' (line {line})",
+                             file=where, hint=hint)
+               for kind, found, line, hint in unknown_names(tree, env)]
+    problems += unknown
+    return None if unknown else source
 
 
 def _smtp(path: Path, table: Any, problems: list[DocgenError]) -> Smtp | None:
