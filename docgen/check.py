@@ -20,6 +20,7 @@ class CheckResult:
     problems: list[DocgenError] = field(default_factory=list)
     unusable: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    mail_only: bool = False  # only [mail] is unusable: build would run, mail would not
 
     @property
     def exit_code(self) -> int:
@@ -47,7 +48,7 @@ def check_job(job_path: Path) -> CheckResult:
     except DocgenError as err:
         return CheckResult([err, *mail_problems(job, None)], unusable=True)
     if fatal := mail_problems(job, plan.roster):
-        return CheckResult(list(plan.problems) + fatal, unusable=True)
+        return CheckResult(list(plan.problems) + fatal, unusable=True, mail_only=True)
     due = len(plan.due)
     counts = {"rows": len(plan.roster.rows), "due": due, "failed": len(plan.failed),
               "skipped": len(plan.items) - due - len(plan.failed)}
@@ -59,19 +60,22 @@ def mail_problems(job: Job, roster: Roster | None) -> list[DocgenError]:
     values, its ``to`` field, the names and course entries its texts read."""
     if not job.mail:
         return []
-    from docgen.mail.config import load_mail_config
+    from docgen.mail.config import load_mail_config, mail_texts
     from docgen.mail.plan import field_problems
 
+    problems: list[DocgenError] = []
     try:
-        config = load_mail_config(job)
+        load_mail_config(job)
     except UnusableError as err:
-        return list(err.problems)
+        problems += err.problems
     if roster is None:
         try:
             roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
         except DocgenError:
-            return []  # reported by the plan
-    return field_problems(job, config, roster)
+            return problems  # the roster's own problem is reported by the plan
+    to = job.mail.get("to")
+    to = to.strip() if isinstance(to, str) and to.strip() else "email"
+    return problems + field_problems(job, roster, to, mail_texts(job))
 
 
 def mail_rows(job: Job, roster: Roster) -> list[DocgenError]:

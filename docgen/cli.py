@@ -185,7 +185,10 @@ def check(job_file: Path, output: str) -> None:
         sys.exit(result.exit_code)
     if result.problems:
         click.echo(format_table(result.problems))
-    if result.unusable:
+    if result.mail_only:
+        click.echo("unusable for docgen mail: fix the problems above before mailing "
+                   "(build would run).")
+    elif result.unusable:
         click.echo("unusable: fix the problems above; nothing can be built.")
     else:
         c = result.counts

@@ -36,6 +36,7 @@ class DocumentFields:
     optional: frozenset[str] = frozenset()
     properties: frozenset[str] = frozenset()  # the title and [job.metadata] patterns
     course: frozenset[tuple[str, ReadPath]] = frozenset()  # (where, path) of course. reads
+    problems: tuple[DocgenError, ...] = ()  # unknown filters and tests: fatal, found with the rest
 
     @property
     def per_row(self) -> frozenset[str]:
@@ -55,10 +56,13 @@ def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
     attributes: set[str] = set()
     reads: dict[ReadPath, bool] = {}
     errors: list[DocgenError] = []
+    unknown: list[DocgenError] = []
     for source in template_sources(spec, env):
-        if found := template_errors(spec, source, env):
+        found = template_errors(spec, source, env)
+        if any("syntax error" in e.message for e in found):
             errors += found
             continue
+        unknown += found  # unknown filters and tests: the source parses, its fields count
         template_names |= names_used(env, source.text)
         if spec.scope == "batch":
             attributes |= attributes_used(env, source.text)
@@ -100,7 +104,7 @@ def document_fields(spec: DocumentSpec, job: Job) -> DocumentFields:
     return DocumentFields(frozenset(template_names), frozenset(filename_names),
                           frozenset(when_names), frozenset(attributes),
                           optional=frozenset(optional), properties=frozenset(properties),
-                          course=frozenset(course))
+                          course=frozenset(course), problems=tuple(unknown))
 
 
 def template_fields(path: Path) -> list[str]:
@@ -246,7 +250,16 @@ def guarded_reads(env: Any, source: str) -> dict[ReadPath, bool]:
 
 def names_used(env: Any, source: str) -> set[str]:
     """Top-level names a template reads (besides what it defines itself)."""
-    return set(meta.find_undeclared_variables(env.parse(source))) - _JINJA_GLOBALS
+    tree = env.parse(source)
+    # Jinja compiles the tree to find the names, and refuses an unknown filter or test while
+    # compiling; check reports those by themselves, so the template's fields still count.
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in env.filters:
+            node.name = "string"
+    for node in tree.find_all(nodes.Test):
+        if node.name not in env.tests:
+            node.name = "string"
+    return set(meta.find_undeclared_variables(tree)) - _JINJA_GLOBALS
 
 
 def _attribute_reads(env: Any, source: str) -> Iterator[tuple[str, str]]:

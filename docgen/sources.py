@@ -184,7 +184,8 @@ def _syntax_error(spec: DocumentSpec, lines: list[str], err: TemplateSyntaxError
 
 def template_errors(spec: DocumentSpec, source: Source, env: Any) -> list[DocgenError]:
     """Every syntax error of one source (not only the first: after each, the tags of its line
-    are set aside and the rest parsed again), then every unknown filter and test."""
+    are set aside and the rest parsed again), then every unknown filter and test (the only
+    errors of a source that parses)."""
     lines = source.text.splitlines()
     errors: list[DocgenError] = []
     named = replace(spec, template=source.path)
@@ -217,9 +218,10 @@ def unknown_names(tree: Any, env: Any) -> list[tuple[str, str, int, str]]:
             if node.name in known:
                 continue
             closest = by_closeness(node.name, known)
-            shown = ", ".join(closest[:12]) + (", ..." if len(closest) > 12 else "")
+            more = f", and {len(closest) - 12} more" if len(closest) > 12 else ""
             found.append((kind, node.name, node.lineno,
-                          f"the {kind}s that exist, closest first: {shown}."))
+                          f"the {kind}s that exist, closest first: "
+                          f"{', '.join(closest[:12])}{more}."))
     return found
 
 

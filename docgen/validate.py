@@ -57,6 +57,7 @@ def validate_job(job: Job) -> ValidJob:
             continue
         problems += [p for p in found if p.severity == "error"]
         warnings += [p for p in found if p.severity == "warning"]
+        problems += list(fields[spec.name].problems)
         problems += course_problems(job, fields[spec.name], spec.name)
     if roster is not None:
         problems += _unknown_fields(job, roster, fields)

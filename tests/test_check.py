@@ -81,6 +81,8 @@ def test_check_reads_the_mail_table(make_job: Callable[..., Path]) -> None:
     assert "unknown key 'subjet' in [mail]" in result.stdout
     assert "fix: did you mean 'subject'?" in result.stdout
     assert "[mail] subject is missing" in result.stdout
+    assert result.stdout.splitlines()[-1] == ("unusable for docgen mail: fix the problems "
+                                              "above before mailing (build would run).")
     assert "mail/body.txt" not in result.stdout  # the subject is no file
     wrong = MAIL_OK.replace('to = "email"', 'to = "e_mail"').replace("{{ nome }},", "{{ nom }},")
     result = CliRunner().invoke(cli, ["check", str(_mail_job(make_job, wrong, EMAILS))])

@@ -159,10 +159,10 @@ def test_every_syntax_error_is_placed(make_job: Callable[..., Path], tmp_path: P
 def test_unknown_filter_lists_the_filters_that_exist(make_job: Callable[..., Path],
                                                      tmp_path: Path) -> None:
     """An unknown filter is fatal at check, placed on its line, with the filters that exist
-    (closest first); the template's other errors are reported too."""
+    (closest first); the template's other errors (a course typo) are reported with it."""
     html = ("<html><body>\n<p>{{ data_di_nascita | data('long') }}</p>\n"
             "<p>{{ ore_frequentate | numbr }}</p>\n<p>{% if nome is nonempty %}x{% endif %}</p>"
-            "\n</body></html>")
+            "\n<p>{{ course.titel }}</p></body></html>")
     job = make_job(html=html)
     result = _invoke("check", str(job))
     assert result.exit_code == 2
@@ -172,3 +172,4 @@ def test_unknown_filter_lists_the_filters_that_exist(make_job: Callable[..., Pat
     assert "the filters that exist, closest first: number," in result.stdout
     assert "unknown test 'nonempty'" in result.stdout
     assert "every {{ needs" not in result.stdout
+    assert "reads course.titel, but [course] has no 'titel'" in result.stdout  # found too

@@ -143,8 +143,7 @@ def load_mail_config(job: Job) -> MailConfig:
         problems.append(JobError("[mail] to must name the roster field with the address",
                                  file=path.name, hint='e.g. to = "email"'))
         to_field = "email"
-    templates = {name: _template(job, name, table.get(name), problems)
-                 for name in ("subject", "body", "html_body", "office_subject", "office_body")}
+    templates = {name: _template(job, name, table.get(name), problems) for name in TEXT_KEYS}
     examples = {"subject": 'inline text, e.g. subject = "{{ course.title }}: i suoi documenti"',
                 "body": "inline text, or a template file such as mail/body.txt"}
     for name in ("subject", "body"):
@@ -168,6 +167,17 @@ def load_mail_config(job: Job) -> MailConfig:
         office_subject=templates["office_subject"] or office_subject,
         office_body=templates["office_body"] or office_body, smtp=smtp,
     )
+
+
+TEXT_KEYS = ("subject", "body", "html_body", "office_subject", "office_body")
+
+
+def mail_texts(job: Job) -> dict[str, str]:
+    """The [mail] texts that load (inline or from their files), whatever else is wrong with
+    the table: so ``check`` can look at their fields too."""
+    ignored: list[DocgenError] = []
+    texts = {name: _template(job, name, job.mail.get(name), ignored) for name in TEXT_KEYS}
+    return {name: text for name, text in texts.items() if text}
 
 
 def _template(job: Job, name: str, value: Any, problems: list[DocgenError]) -> str | None:

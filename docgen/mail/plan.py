@@ -15,7 +15,7 @@ from docgen.errors import DocgenError, JobError, UnusableError, suggest
 from docgen.fields import names_used
 from docgen.files import inside, sha256_file
 from docgen.job import Job
-from docgen.mail.config import MailConfig, is_address, split_addresses
+from docgen.mail.config import TEXT_KEYS, MailConfig, is_address, split_addresses
 from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
 from docgen.plan import Labeller
@@ -126,7 +126,8 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
                  log: Sequence[LogEntry], resend: bool) -> list[MailItem]:
     """One item per roster row: a message to make, or why there is none."""
     roster = read_roster(job.roster, sheet=job.sheet, columns=job.columns)
-    if problems := field_problems(job, config, roster):
+    texts = {name: getattr(config, name) for name in TEXT_KEYS}
+    if problems := field_problems(job, roster, config.to_field, texts):
         raise UnusableError(problems)
     to_field = _to_field(job, config, roster)
     labeller = Labeller(job) if job.label else None
@@ -283,30 +284,30 @@ def _to_field(job: Job, config: MailConfig, roster: Roster) -> str:
     for candidate in (config.to_field, field_name(config.to_field)):
         if candidate in roster.fields:
             return candidate
-    raise UnusableError([_to_problem(job, config, roster)])
+    raise UnusableError([_to_problem(job, config.to_field, roster)])
 
 
-def _to_problem(job: Job, config: MailConfig, roster: Roster) -> DocgenError:
-    hint = (suggest(field_name(config.to_field), roster.fields)
+def _to_problem(job: Job, to_field: str, roster: Roster) -> DocgenError:
+    hint = (suggest(field_name(to_field), roster.fields)
             or "add a column with the workers' addresses")
-    return JobError(f"[mail] to = '{config.to_field}', but no column of {roster.name} gives "
-                    "that field", file=job.path.name, field=config.to_field, hint=hint)
+    return JobError(f"[mail] to = '{to_field}', but no column of {roster.name} gives "
+                    "that field", file=job.path.name, field=to_field, hint=hint)
 
 
-def field_problems(job: Job, config: MailConfig, roster: Roster) -> list[DocgenError]:
+def field_problems(job: Job, roster: Roster, to_field: str,
+                   texts: Mapping[str, str | None]) -> list[DocgenError]:
     """What ``mail`` would refuse before sending, and ``check`` reports: a ``to`` no column
-    gives, a name subject or bodies read that is neither a field nor a builtin, a
-    ``course.`` entry the [course] table lacks."""
+    gives, a name the subject or bodies (``texts``) read that is neither a field nor a
+    builtin, a ``course.`` entry the [course] table lacks."""
     from docgen.fields import DocumentFields, course_problems, course_reads
 
     problems: list[DocgenError] = []
-    if not any(c in roster.fields for c in (config.to_field, field_name(config.to_field))):
-        problems.append(_to_problem(job, config, roster))
+    if not any(c in roster.fields for c in (to_field, field_name(to_field))):
+        problems.append(_to_problem(job, to_field, roster))
     env = make_environment(job.locale)
     known = set(roster.fields) | MAIL_NAMES
     reads: set[tuple[str, tuple[str, ...]]] = set()
-    for name in ("subject", "body", "html_body", "office_subject", "office_body"):
-        source = getattr(config, name)
+    for name, source in texts.items():
         if not source:
             continue
         if not name.startswith("office"):  # the office message has no row
