@@ -209,6 +209,14 @@ class _Walker:
         if isinstance(node, nodes.Test) and node.name in _DEFINED_TESTS:
             self.walk(node.node, aliases, guards, here=True)
             return
+        # Only tested for truth: `note or '-'`, `not note` (a missing name is false there).
+        if isinstance(node, nodes.Or):
+            self.walk(node.left, aliases, guards, here=True)
+            self.walk(node.right, aliases, guards)
+            return
+        if isinstance(node, nodes.Not):
+            self.walk(node.node, aliases, guards, here=True)
+            return
         if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Name):
             path = _path(node, aliases)
             if path is not None:
@@ -242,7 +250,8 @@ class _Walker:
 def guarded_reads(env: Any, source: str) -> dict[ReadPath, bool]:
     """Every path a source reads (``nome``, ``course.provider.name``,
     ``course.units[].title``), True when every read of it is guarded by ``| default``,
-    ``is defined`` or an ``if`` on itself (or on what contains it)."""
+    ``is defined``, an ``if`` on itself (or on what contains it), or only tested for truth
+    (``note or '-'``, ``not note``)."""
     walker = _Walker()
     walker.walk(env.parse(source), {}, frozenset())
     return walker.reads

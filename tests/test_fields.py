@@ -85,3 +85,14 @@ def test_course_typo_is_fatal_with_a_suggestion(make_job: Callable[..., Path],
     build = CliRunner().invoke(cli, ["build", str(job), "--out", str(tmp_path / "out")])
     assert build.exit_code == 2 and not (tmp_path / "out").exists()
     assert "attestato.html: the template reads course.signatary" in build.stderr
+
+
+def test_truth_tests_guard_a_read() -> None:
+    """`x or '-'` and `not x` only test x for truth: guarded; `a or b` leaves b unguarded."""
+    from docgen.fields import guarded_reads
+
+    env = make_environment("it_IT")
+    reads = guarded_reads(env, "{{ course.note or '-' }}{% if not tel %}x{% endif %}{{ a or b }}")
+    assert reads == {("course", "note"): True, ("tel",): True, ("a",): True, ("b",): False}
+    assert env.from_string("{{ course.note or '-' }}{% if not tel %}x{% endif %}").render(
+        course={}) == "-x"
