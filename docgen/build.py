@@ -42,7 +42,7 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     previous = Previous(out)
     journal = Journal(out)
     outcomes: dict[int, Outcome] = {}
-    report = BuildReport()
+    report = BuildReport(left_out={i.document.name: i.left_out for i in plan.items if i.left_out})
 
     def note(outcome: Outcome) -> None:
         journal.add(outcome)

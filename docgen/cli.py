@@ -123,7 +123,13 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
         seen = dict.fromkeys((o.document, w) for o in report.outcomes for w in o.warnings)
         for document, warning in seen:
             click.echo(f"warning: {document}: {warning}", err=True)
+    # A row problem once, naming the documents it fails; then what failed while rendering.
+    for problem in plan.failures:
+        click.echo(f"failed: {problem}", err=True)
+    planned = {(i.document.name, i.row.number) for i in plan.failed if i.row}
     for outcome in report.failed:
+        if (outcome.document, outcome.row) in planned:
+            continue
         click.echo(f"failed: {outcome.message}" if outcome.row else
                    f"failed: {outcome.document}: {outcome.message}", err=True)
     if not quiet:
@@ -137,6 +143,10 @@ def _summary(report: Any, folder: Path) -> None:
     unchanged = f", {report.count('unchanged')} unchanged" if report.count("unchanged") else ""
     click.echo(f"{report.count('ok')} ok{unchanged}, {report.count('skipped')} skipped, "
                f"{report.count('failed')} failed{rows} -> {folder}/")
+    for document, rows in report.left_out.items():
+        click.echo(f"{document}: {len(rows)} row{'s' if len(rows) != 1 else ''} left out "
+                   f"(row{'s' if len(rows) != 1 else ''} {', '.join(map(str, rows))}): "
+                   f"see manifest.csv")
     if report.regenerated:
         shown = "; ".join(report.regenerated[:10])
         more = f" and {len(report.regenerated) - 10} more" if len(report.regenerated) > 10 else ""
@@ -175,7 +185,10 @@ def check(job_file: Path, output: str) -> None:
         sys.exit(result.exit_code)
     if result.problems:
         click.echo(format_table(result.problems))
-    if result.unusable:
+    if result.mail_only:
+        click.echo("unusable for docgen mail: fix the problems above before mailing "
+                   "(build would run).")
+    elif result.unusable:
         click.echo("unusable: fix the problems above; nothing can be built.")
     else:
         c = result.counts

@@ -90,6 +90,18 @@ def suggest(name: str, known: Iterable[str], *, n: int = 1, cutoff: float = 0.6)
     return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
 
 
+def by_closeness(name: str, known: Iterable[str]) -> list[str]:
+    """``known`` sorted with the names closest to ``name`` first (for "the filters that
+    exist" lists)."""
+    return sorted(set(known), key=lambda k: (-difflib.SequenceMatcher(None, name, k).ratio(), k))
+
+
+def sentences(*parts: str | None) -> str:
+    """Hint parts joined as sentences: each ends with a full stop (or ? !) before the next."""
+    done = [p.strip() for p in parts if p and p.strip()]
+    return " ".join(p if p[-1] in ".?!" else f"{p}." for p in done)
+
+
 class JobError(DocgenError):
     """The job file is missing, malformed or inconsistent."""
 

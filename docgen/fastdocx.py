@@ -19,6 +19,7 @@ from typing import Any
 
 from lxml import etree
 
+from docgen.sources import note_parts
 from docgen.zipfiles import Member, write_zip
 
 _PARAGRAPH = re.compile(r"<w:p([ >])")
@@ -37,10 +38,12 @@ class Unsupported(Exception):
 
 @dataclass
 class _Part:
-    """A header or footer: its member name and compiled template."""
+    """A header, footer, footnotes, endnotes or comments part: its member name and compiled
+    template; ``reparse``: written back through python-docx's parser, as docxtpl does."""
 
     name: str
     template: Any
+    reparse: bool = True
 
 
 class PreparedDocx:
@@ -67,6 +70,13 @@ class PreparedDocx:
                 source = self._marked(self._tpl.get_part_xml(part))
                 self._parts.append(_Part(str(part.partname).lstrip("/"),
                                          env.from_string(source)))
+        for _, part in note_parts(document.part.package):
+            blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+            # Footnotes and endnotes are plain parts (their text written as rendered);
+            # comments are parsed by python-docx, which writes them back from the tree.
+            self._parts.append(_Part(str(part.partname).lstrip("/"),
+                                     env.from_string(self._marked(blob)),
+                                     reparse=hasattr(part, "_element")))
         self._core, self._core_name, self._core_templates = _core_properties(document, env)
         rendered = {self._document_name, *(p.name for p in self._parts)}
         if self._core_templates:
@@ -101,7 +111,8 @@ class PreparedDocx:
         for part in self._parts:
             xml = self._finish(part.template.render(context))
             # docxtpl re-parses the rendered part with python-docx, which drops blank text.
-            parts[part.name] = _serialize(self._parse(xml.encode("utf-8")))
+            parts[part.name] = (_serialize(self._parse(xml.encode("utf-8"))) if part.reparse
+                                else xml.encode("utf-8"))
         if self._core_templates:
             for name, template in self._core_templates.items():
                 setattr(self._core, name, template.render(context))
@@ -125,13 +136,14 @@ def _serialize(element: Any) -> bytes:
 
 
 def _refuse_unsupported(document: Any) -> None:
-    """docxtpl also renders footnotes, through a route that renders them once per
-    section; a template with tags there takes the plain route."""
-    for part in document.part.package.parts:
-        if part.content_type.endswith(".footnotes+xml"):
-            blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
-            if _JINJA_MARK.search(blob):
-                raise Unsupported("tags in footnotes")
+    """Notes in another encoding than UTF-8 (rare, and only docxtpl's own decoding knows
+    them) take the plain route."""
+    for _, part in note_parts(document.part.package):
+        if isinstance(part.blob, bytes):
+            try:
+                part.blob.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Unsupported("notes not in UTF-8") from None
 
 
 def _core_properties(document: Any, env: Any) -> tuple[Any, str, dict[str, Any]]:

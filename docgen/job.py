@@ -20,7 +20,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
-            "pdf_variant", "metadata", "zip", "zip_by", "header_row", "seal"}
+            "pdf_variant", "metadata", "zip", "zip_by", "header_row", "seal",
+            "label", "assets"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -81,6 +82,13 @@ class Job:
     zip_by: str | None = None  # the column per-site-field bundles group by
     header_row: int | None = None  # the roster's header row; None: found by the fields used
     seal: Mapping[str, Any] = field(default_factory=dict)  # the raw [job.seal]; see seal/settings.py
+    label: str | None = None  # how a worker is named in summaries, bundles, mail: Jinja over the row
+    assets: tuple[Path, ...] = ()  # more folders templates may read files from
+
+    def reading_folders(self, template: Path) -> tuple[Path, ...]:
+        """Where a template may read files: its own folder, the job file's, the assets."""
+        return tuple(dict.fromkeys(p.resolve() for p in (template.parent, self.folder,
+                                                         *self.assets)))
 
     @property
     def group_field(self) -> str:
@@ -127,6 +135,8 @@ def _unknown(path: Path, what: str, name: str, known: set[str], where: str) -> J
 def load_job(path: Path) -> Job:
     """Read and validate a job file; all problems are reported together."""
     path = Path(path)
+    if problem := _not_a_job(path):
+        raise problem
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -144,6 +154,40 @@ def load_job(path: Path) -> Job:
     if problems or job is None:
         raise UnusableError(problems)
     return job
+
+
+_OTHER_FILES = {".xlsx": "a spreadsheet", ".xlsm": "a spreadsheet", ".xls": "a spreadsheet",
+                ".ods": "a spreadsheet", ".csv": "a spreadsheet", ".html": "an HTML template",
+                ".htm": "an HTML template", ".docx": "a Word template", ".doc": "a Word document",
+                ".odt": "a text document", ".pdf": "a PDF"}
+
+
+def _not_a_job(path: Path) -> JobError | None:
+    """A spreadsheet or a template given where the job file goes: say what it is."""
+    what = _OTHER_FILES.get(path.suffix.lower())
+    if what is None and path.is_file():
+        with path.open("rb") as handle:
+            head = handle.read(4)
+        what = "an office file (a zip archive)" if head.startswith(b"PK\x03\x04") else None
+    if what is None:
+        return None
+    role = ("the roster is named in it under [job] roster" if "spreadsheet" in what
+            else "templates are named in it under [[document]] template")
+    return JobError(f"{path.name} is {what}, not a job file", file=None,
+                    hint=f"give the job file (.toml), e.g. docgen build input/job.toml: {role}.")
+
+
+def _roster_hint(path: Path) -> str:
+    """A did-you-mean for a roster not found: the same name in another case, or a close one."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.suffix.lower() in ROSTER_SUFFIXES]
+    except OSError:
+        return "check the path in [job] roster."
+    same = [n for n in names if n.casefold() == path.name.casefold()]
+    if same:
+        return f"did you mean '{same[0]}'? Only the case differs: fix [job] roster."
+    close = suggest(path.name, names)
+    return f"{close} Fix [job] roster." if close else "check the path in [job] roster."
 
 
 def check_keys(
@@ -184,7 +228,8 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
                 file=path.name, hint="save it as .xlsx or .csv",
             ))
         elif not roster_path.is_file():
-            problems.append(JobError(f"roster not found: {roster_path}", file=path.name))
+            problems.append(JobError(f"roster not found: {roster_path}", file=path.name,
+                                     hint=_roster_hint(roster_path)))
 
     optional = section.get("optional", [])
     if not (isinstance(optional, list) and all(isinstance(o, str) for o in optional)):
@@ -223,6 +268,21 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         problems.append(JobError("[job] header_row must be a row number such as 3",
                                  file=path.name))
         header_row = None
+    label = section.get("label")
+    if label is not None and not (isinstance(label, str) and label.strip()):
+        problems.append(JobError("[job] label must be a pattern such as \"{{ cognome_e_nome }}\"",
+                                 file=path.name))
+        label = None
+    assets = section.get("assets", [])
+    if not (isinstance(assets, list) and all(isinstance(a, str) for a in assets)):
+        problems.append(JobError('[job] assets must be a list of folders, e.g. ["../loghi"]',
+                                 file=path.name))
+        assets = []
+    asset_paths = tuple((folder / a).resolve() for a in assets)
+    for asset, asset_path in zip(assets, asset_paths, strict=True):
+        if not asset_path.is_dir():
+            problems.append(JobError(f"[job] assets: folder not found: {asset_path}",
+                                     file=path.name, hint=f"create it, or fix '{asset}'."))
     mail = data.get("mail", {})
     if not isinstance(mail, dict):
         problems.append(JobError("[mail] must be a table", file=path.name))
@@ -236,6 +296,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
         metadata=metadata, zip=zip_modes, zip_by=zip_by, header_row=header_row,
         seal=section.get("seal", {}),
+        label=label, assets=asset_paths,
     )
 
 
@@ -295,8 +356,10 @@ def _build_documents(path: Path, entries: Any, problems: list[DocgenError]) -> t
         if not isinstance(entry, dict):
             problems.append(JobError(f"{where} is not a table", file=path.name))
             continue
-        check_keys(path, entry, DOCUMENT_KEYS, where, problems)
         name = entry.get("name")
+        if isinstance(name, str) and _NAME.match(name):
+            where = f"[[document]] {name}"  # placed by the name the clerk wrote
+        check_keys(path, entry, DOCUMENT_KEYS, where, problems)
         if not isinstance(name, str) or not _NAME.match(name):
             problems.append(JobError(f"{where}: name must be a word such as attestato_frequenza",
                                      file=path.name))

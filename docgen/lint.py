@@ -24,14 +24,15 @@ _REFERENCES = [
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def template_problems(spec: DocumentSpec) -> list[DocgenError]:
-    """Warnings (and errors for missing files) about one template."""
+def template_problems(spec: DocumentSpec, folders: tuple[Path, ...] = ()) -> list[DocgenError]:
+    """Warnings about one template, and errors for the files it asks for that are missing
+    or that it may not read (outside ``folders``: its own, the job file's, the assets)."""
     if spec.kind == "docx":
         return [DocgenWarning(message, file=spec.template.name, document=spec.name, cell=place,
                               hint=f"repaired when rendering; `docgen fix-template "
                                    f"{spec.template.name} fixed.docx` writes a clean copy")
                 for place, message in word_damage(spec.template)]
-    return list(_html_references(spec))
+    return list(_html_references(spec, folders or (spec.template.parent.resolve(),)))
 
 
 # --- Word ----------------------------------------------------------------------------------
@@ -130,8 +131,9 @@ def repair_docx(source: Path, target: Path) -> int:
 
 # --- HTML ----------------------------------------------------------------------------------
 
-def _html_references(spec: DocumentSpec) -> Iterator[DocgenError]:
-    """Every file an HTML template (and the stylesheets it links) asks for, checked statically.
+def _html_references(spec: DocumentSpec, folders: tuple[Path, ...]) -> Iterator[DocgenError]:
+    """Every file an HTML template (and the stylesheets it links) asks for, checked statically:
+    one that is missing or refused is fatal, so no certificate is made without its logo.
     References built from roster values (``{{ }}``) are checked when rendering."""
     folder = spec.template.parent.resolve()
     seen: set[Path] = set()
@@ -148,8 +150,9 @@ def _html_references(spec: DocumentSpec) -> Iterator[DocgenError]:
         for reference in sorted({m for p in _REFERENCES for m in p.findall(text)}):
             if "{{" in reference or "{%" in reference or reference.startswith("#"):
                 continue
-            problem = _reference_problem(reference, current.parent, folder)
-            place = f"{current.relative_to(folder)}: {reference[:80]}"
+            problem = _reference_problem(reference, current.parent, folders)
+            shown = current.relative_to(folder) if current.is_relative_to(folder) else current.name
+            place = f"{shown}: {reference[:80]}"
             if problem is None:
                 target = (current.parent / unquote(urlsplit(reference).path)).resolve()
                 if target.suffix.lower() == ".css":
@@ -157,15 +160,16 @@ def _html_references(spec: DocumentSpec) -> Iterator[DocgenError]:
             elif problem.startswith("missing"):
                 yield TemplateError(f"{problem}: {reference}", file=spec.template.name,
                                     document=spec.name, cell=place,
-                                    hint="put the file in the template's folder, or fix the path")
+                                    hint="put the file there, or fix the path.")
             else:
-                yield DocgenWarning(f"{problem}: {reference}", file=spec.template.name,
+                yield TemplateError(f"{problem}: {reference}", file=spec.template.name,
                                     document=spec.name, cell=place,
-                                    hint="copy the file into the template's folder and refer "
-                                         "to it by a relative path")
+                                    hint="copy the file under the template's or the job file's "
+                                         "folder, or list its folder in [job] assets, and refer "
+                                         "to it by a relative path.")
 
 
-def _reference_problem(reference: str, base: Path, folder: Path) -> str | None:
+def _reference_problem(reference: str, base: Path, folders: tuple[Path, ...]) -> str | None:
     parts = urlsplit(reference)
     scheme = parts.scheme.lower()
     if scheme == "data":
@@ -174,8 +178,8 @@ def _reference_problem(reference: str, base: Path, folder: Path) -> str | None:
         return "refused (templates never fetch from the network)"
     path = Path(unquote(parts.path))
     target = (path if path.is_absolute() else base / path).resolve()
-    if not target.is_relative_to(folder):
-        return "refused (outside the template's folder)"
+    if not any(target.is_relative_to(f) for f in folders):
+        return "refused (outside the template's folder, the job's folder and [job] assets)"
     if not target.is_file():
         return "missing file"
     return None

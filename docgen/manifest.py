@@ -59,6 +59,7 @@ class BuildReport:
     outcomes: list[Outcome] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
     pruned: list[str] = field(default_factory=list)  # paths removed by --prune
+    left_out: dict[str, tuple[int, ...]] = field(default_factory=dict)  # batch document -> rows
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)

@@ -37,6 +37,7 @@ class Item:
     message: str = ""
     inputs: str = ""  # digest of what the document is made from, for incremental builds
     context: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    left_out: tuple[int, ...] = ()  # a batch document: the rows left out for their errors
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,35 @@ class Plan:
     @property
     def warnings(self) -> list[DocgenError]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def failures(self) -> list[RowError]:
+        """Each row problem that fails documents, once, naming the documents it affects."""
+        return [RowError(_short(p, hint=False), file=p.file, row=p.row, key=p.key,
+                         field=p.field, document=p.document, hint=p.hint)
+                for p in self.problems if isinstance(p, RowError) and p.document]
+
+
+class Labeller:
+    """How a clerk names a worker: ``[job] label`` over the row (``{{ cognome_e_nome }}``),
+    else SURNAME Name from the cognome and nome fields, else the key."""
+
+    def __init__(self, job: Job) -> None:
+        self.template = make_environment(job.locale).from_string(job.label) if job.label else None
+
+    def __call__(self, row: Row, key: str | None) -> str:
+        if self.template is not None:
+            try:
+                fields = {k: "" if v is None else v for k, v in row.fields.items()}
+                text = " ".join(self.template.render(fields).split())
+            except Exception:  # a value the pattern cannot use: the key still names the row
+                text = ""
+            if text:
+                return text
+        surname, name = row.value("cognome"), row.value("nome")
+        if surname and name:
+            return f"{str(surname).upper()} {name}"
+        return key or f"row {row.number}"
 
 
 def make_plan(job: Job) -> Plan:
@@ -82,6 +112,8 @@ class _Planner:
         self.patterns = {s.name: self.filename_env.from_string(s.filename_pattern)
                          for s in job.documents}
         self.course_digest = digest(job.course)
+        self.labeller = Labeller(job)
+        self.affects: dict[str, list[str]] = defaultdict(list)  # problem -> documents it fails
 
     def plan(self) -> Plan:
         for warning in [*self.warnings, *self.roster.notes]:
@@ -89,14 +121,21 @@ class _Planner:
         self._check_keys()
         self._check_data()
         items = [item for row in self.roster.rows for item in self._row_items(row)]
-        failed_rows = {i.row.number for i in items if i.status == "failed" and i.row}
-        items += [self._batch_item(spec, failed_rows)
+        items += [self._batch_item(spec)
                   for spec in self.job.documents if spec.scope == "batch"]
         items = self._fail_collisions(items)
+        for name, documents in self.affects.items():
+            self.problems[name].document = ", ".join(dict.fromkeys(documents))
         return Plan(self.job, self.roster, tuple(items), tuple(self.problems.values()))
 
-    def _note(self, problem: DocgenError) -> None:
-        self.problems.setdefault(f"{problem.severity}|{problem}", problem)
+    def _note(self, problem: DocgenError) -> str:
+        name = f"{problem.severity}|{problem}"
+        self.problems.setdefault(name, problem)
+        return name
+
+    def _affects(self, errors: list[RowError], document: str) -> None:
+        for error in errors:
+            self.affects[f"{error.severity}|{error}"].append(document)
 
     def _row_error(self, row: int, message: str, *, field: str | None = None,
                    key: str | None = None, hint: str | None = None) -> RowError:
@@ -166,6 +205,7 @@ class _Planner:
             used = self.fields[spec.name]
 
             def fail(errors: list[RowError], spec: DocumentSpec = spec) -> Item:
+                self._affects(errors, spec.name)
                 message = "; ".join(_short(e) for e in errors)
                 full = RowError(message, file=self.roster.name, row=row.number, key=key,
                                 document=spec.name)
@@ -209,17 +249,20 @@ class _Planner:
         return items
 
     def _label(self, row: Row, key: str | None) -> str:
-        surname, name = row.value("cognome"), row.value("nome")
-        if surname and name:
-            return f"{str(surname).upper()} {name}"
-        return key or f"row {row.number}"
+        return self.labeller(row, key)
 
-    def _batch_item(self, spec: DocumentSpec, failed_rows: set[int]) -> Item:
-        needed = frozenset(self.fields[spec.name].batch_attributes & set(self.roster.fields))
+    def _batch_item(self, spec: DocumentSpec) -> Item:
+        """Rows whose problems touch the fields this document reads (or the key) are left
+        out; a row with a problem elsewhere (a birthplace the list does not print) stays."""
+        used = self.fields[spec.name]
+        read = frozenset(used.batch_attributes & set(self.roster.fields))
+        needed = read - used.optional
         rows, left_out, included = [], [], []
         for row in self.roster.rows:
-            if (row.number in failed_rows or self._blocking(row, needed)
-                    or self._empty(row, needed, self._key_of(row))):
+            errors = (self._blocking(row, read)
+                      or self._empty(row, needed, self._key_of(row)))
+            if errors:
+                self._affects(errors, spec.name)
                 left_out.append(row.number)
             else:
                 included.append(row)
@@ -237,7 +280,8 @@ class _Planner:
                        f"{', '.join(str(n) for n in left_out)}")
         inputs = batch_inputs(self.template_digests[spec.name], spec, included,
                               self.course_digest, path)
-        return Item(spec, "due", path=path, message=message, inputs=inputs, context=context)
+        return Item(spec, "due", path=path, message=message, inputs=inputs, context=context,
+                    left_out=tuple(left_out))
 
     def _output_path(self, spec: DocumentSpec, context: Mapping[str, Any]) -> str:
         rendered = self.patterns[spec.name].render(context)
@@ -262,7 +306,8 @@ class _Planner:
                 message = f"would write the same file '{item.path}' as {others}"
                 hint = "make the filename pattern unique, e.g. add {{ codice_fiscale }}"
                 if number is not None:
-                    self._row_error(number, message, key=item.key, hint=hint)
+                    self._affects([self._row_error(number, message, key=item.key, hint=hint)],
+                                  item.document.name)
                 error = RowError(message, file=self.roster.name, row=number, key=item.key,
                                  document=item.document.name, hint=hint)
                 result[index] = Item(item.document, "failed", row=item.row, key=item.key,
@@ -270,8 +315,8 @@ class _Planner:
         return result
 
 
-def _short(error: RowError) -> str:
+def _short(error: DocgenError, *, hint: bool = True) -> str:
     """The message with its cell, without the row's place (the item's message adds it)."""
     cell = f" (cell {error.cell})" if error.cell else ""
-    hint = f": {error.hint}" if error.hint else ""
-    return f"{error.message}{cell}{hint}"
+    fix = f": {error.hint}" if error.hint and hint else ""
+    return f"{error.message}{cell}{fix}"

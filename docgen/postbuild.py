@@ -82,8 +82,10 @@ def bundle_documents(job: Job, out: Path, outcomes: Sequence[Outcome],
     the same bytes as the earlier build's is ``unchanged`` (zips are reproducible)."""
     from docgen.bundles import BundleEntry, make_bundles
 
-    entries = [BundleEntry(key=o.key, label=f"{o.label}_{o.key}" if o.label else str(o.key),
-                           path=o.path, group=groups.get(o.key or ""))
+    # A worker labelled by the key alone is named once: KEY.zip, not KEY_KEY.zip.
+    entries = [BundleEntry(key=o.key, path=o.path,
+                           label=f"{o.label}_{o.key}" if o.label not in ("", o.key) else str(o.key),
+                           group=groups.get(o.key or ""))
                for o in outcomes if o.status in DONE and o.path]
     paths = make_bundles(out, entries, modes=job.zip, batch_name=job.id)
     results = []

@@ -27,12 +27,31 @@ def render_plain(data: bytes, env: Any, context: dict[str, Any]) -> bytes:
         from docgen.seal.qr import docx_context
 
         context = docx_context(template, context)
+    # docxtpl renders footnotes once per section (a value holding "{{" would be rendered
+    # again) and skips endnotes and comments: docgen renders all three, once.
+    template.render_footnotes = lambda *args, **kwargs: None
     template.render(context, jinja_env=env, autoescape=True)
+    render_notes(template, context, env)
     out = io.BytesIO()
     template.save(out)
     with zipfile.ZipFile(out) as archive:
         return write_zip([Member.deflate(i.filename, archive.read(i.filename))
                           for i in archive.infolist()])
+
+
+def render_notes(template: Any, context: dict[str, Any], env: Any) -> None:
+    """Fill the footnotes, endnotes and comments of a docxtpl template being rendered."""
+    from docx.oxml.parser import parse_xml
+
+    from docgen.sources import note_parts
+
+    for _, part in note_parts(template.docx.part.package):
+        blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+        xml = template.render_xml_part(template.patch_xml(blob), part, context, env)
+        if hasattr(part, "_element"):  # an XmlPart (comments): written from its element
+            part._element = parse_xml(xml.encode("utf-8"))
+        else:
+            part._blob = xml.encode("utf-8")
 
 
 class DocxRenderer:

@@ -53,18 +53,21 @@ def warn_if_slow_subsetting() -> None:
 
 
 class FolderFetcher(URLFetcher):
-    """Lets a template read files under its own folder and ``data:`` URIs; nothing else."""
+    """Lets a template read files under its allowed folders (its own, the job file's, the
+    job's assets) and ``data:`` URIs; nothing else."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *more: Path) -> None:
         super().__init__(allowed_protocols={"file", "data"})
         self.folder = folder.resolve()
+        self.folders = tuple(dict.fromkeys(p.resolve() for p in (folder, *more)))
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
             path = Path(unquote(urlsplit(url).path)).resolve()
-            if not path.is_relative_to(self.folder):
-                raise ValueError(f"{REFUSED} {url} is outside the template folder {self.folder}")
+            if not any(path.is_relative_to(f) for f in self.folders):
+                raise ValueError(f"{REFUSED} {url} is outside the folders templates may read "
+                                 f"({', '.join(map(str, self.folders))})")
         elif scheme != "data":
             raise ValueError(f"{REFUSED} {url} (templates may only use files in their folder)")
         return super().fetch(url, headers)
@@ -89,8 +92,9 @@ class Rendered(bytes):
 
 
 class _Collect(logging.Handler):
-    """WeasyPrint's errors fail the document; its refused fetches are only warnings (the
-    document is made without them, and nothing outside the template's folder is read)."""
+    """WeasyPrint's errors fail the document, refused fetches too: a certificate is never
+    made without the image a roster value names (and nothing outside the allowed folders
+    is read)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -124,7 +128,8 @@ class PdfRenderer:
     images kept for the whole run; renders a context to PDF bytes."""
 
     def __init__(self, path: Path, locale: str, *, pdf_variant: str | None = None,
-                 metadata: Mapping[str, str] | None = None) -> None:
+                 metadata: Mapping[str, str] | None = None, folders: tuple[Path, ...] = ()
+                 ) -> None:
         from weasyprint.pdf import VARIANTS
 
         unknown = set(metadata or {}) - PROPERTIES
@@ -146,7 +151,7 @@ class PdfRenderer:
         self.date = document_date((metadata or {}).get("date"))
         self.pdf_variant = pdf_variant
         self.base_url = self.folder.as_uri() + "/"
-        self.fetcher = FolderFetcher(self.folder)
+        self.fetcher = FolderFetcher(self.folder, *folders)
         self.font_config = FontConfiguration()
         self.images = ImageCache()
         self.stylesheets = StylesheetCache()
@@ -159,8 +164,8 @@ class PdfRenderer:
                 font_config=self.font_config, cache=self.images, pdf_variant=self.pdf_variant)
             identifier = self._set_metadata(document.metadata, context)
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, pdf_identifier=identifier)
-        if log.errors:
-            raise RenderError("; ".join(dict.fromkeys(log.errors)))
+        if log.errors or log.refused:
+            raise RenderError("; ".join(dict.fromkeys(log.refused + log.errors)))
         result = Rendered(pdf)
         result.warnings = tuple(dict.fromkeys(log.refused))
         return result

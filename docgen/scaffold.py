@@ -109,10 +109,10 @@ def _templates(folder: Path, shape: Shape) -> tuple[list[TemplateNeeds], list[st
         try:
             used: set[str] = set()
             attributes: set[str] = set()
-            for _, source in template_sources(spec, env):
-                used |= names_used(env, source)
-                attributes |= attributes_used(env, source)
-                read_course(env, source, shape)
+            for source in template_sources(spec, env):
+                used |= names_used(env, source.text)
+                attributes |= attributes_used(env, source.text)
+                read_course(env, source.text, shape)
         except (DocgenError, TemplateSyntaxError) as err:
             broken.append(f"{path.name} cannot be read ({err}): fix it, then add its "
                           "[[document]] by hand")

@@ -18,6 +18,17 @@ from docgen.cell_values import parse_date
 BUILTINS = frozenset({"course", "job", "row", "rows", "today", "__key__", "seal"})
 
 
+class Undefined(StrictUndefined):
+    """Strict: printing, comparing or looping over a name that does not exist is an error,
+    never a blank. But it is false in an ``if``: ``{% if note %}`` is how a template says
+    it handles the field's absence (``check`` reports such a name when no column gives it)."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
 @lru_cache(maxsize=8)
 def _locale(code: str) -> Any:
     from babel import Locale
@@ -83,7 +94,7 @@ def make_environment(
     ``folder`` lets ``{% include %}`` read templates beside the main one, and nothing above it.
     """
     env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined,
+        undefined=Undefined,
         autoescape=autoescape,
         loader=FileSystemLoader(str(folder)) if folder else None,
         finalize=finalize,

@@ -53,7 +53,8 @@ def _prepare(spec: DocumentSpec, job: Job) -> Renderer:
     from docgen.render_pdf import PdfRenderer
 
     return PdfRenderer(spec.template, job.locale, pdf_variant=job.pdf_variant,
-                       metadata=pdf_metadata(spec, job))
+                       metadata=pdf_metadata(spec, job),
+                       folders=job.reading_folders(spec.template))
 
 
 def pdf_metadata(spec: DocumentSpec, job: Job) -> dict[str, str]:

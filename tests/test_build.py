@@ -201,8 +201,9 @@ def test_missing_image_from_a_value_fails_the_document(make_job: Callable[..., P
 
 def test_files_outside_the_folder_and_network_are_refused(make_job: Callable[..., Path],
                                                           tmp_path: Path) -> None:
-    """file:///etc/passwd and http URLs are never read, even from a roster value: the
-    document is made without them, and each refusal is a warning naming the reference."""
+    """file:///etc/passwd and http URLs are never read: the template's own such references
+    are fatal at check (exit 2, each named), and one built from a roster value fails that
+    row's document, naming the reference; nothing is fetched."""
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -219,25 +220,29 @@ def test_files_outside_the_folder_and_network_are_refused(make_job: Callable[...
     url = f"http://127.0.0.1:{server.server_port}/logo.png"
     try:
         html = (f'<html><body><img src="file:///etc/passwd"><img src="{url}">'
-                '<link rel="stylesheet" href="../secret.css">'
+                '<link rel="stylesheet" href="../../secret.css">'
                 '<img src="{{ note }}"><p>{{ nome }}</p></body></html>')
-        (tmp_path / "secret.css").write_text("p { color: red }", encoding="utf-8")
+        (tmp_path.parent / "secret.css").write_text("p { color: red }", encoding="utf-8")
         rows = [list(r) for r in WORKERS]
         rows[0][7] = "file:///etc/hostname"
         job = make_job(rows=rows, html=html)
         result = CliRunner().invoke(cli, ["check", str(job)])
-        assert result.exit_code == 0
-        assert "refused (outside the template's folder): file:///etc/passwd" in result.stdout
+        assert result.exit_code == 2
+        assert "refused (outside the template's folder, the job's folder and [job] assets): " \
+            "file:///etc/passwd" in result.stdout
         assert f"refused (templates never fetch from the network): {url}" in result.stdout
-        assert "refused (outside the template's folder): ../secret.css" in result.stdout
-        code, lines = run(job, tmp_path / "out", jobs=1)
+        assert "refused (outside the template's folder, the job's folder and [job] assets): " \
+            "../../secret.css" in result.stdout
+        html = '<html><body><img src="{{ note }}"><p>{{ nome }}</p></body></html>'
+        rows[2][7] = url
+        code, lines = run(make_job(rows=rows, html=html), tmp_path / "out", jobs=1)
     finally:
         server.shutdown()
-    assert code == 0 and requests == []
-    first = lines[0]
-    assert first["status"] == "ok"
-    assert "warning: " in first["message"] and "file:///etc/hostname" in first["message"]
-    assert "root:" not in pdf_text(tmp_path / "out" / first["path"])
+    assert code == 1 and requests == []
+    by_row = {line["row"]: line for line in lines if line["document"] == "attestato"}
+    assert by_row["2"]["status"] == "failed" and "file:///etc/hostname" in by_row["2"]["message"]
+    assert by_row["4"]["status"] == "failed" and url in by_row["4"]["message"]
+    assert not (tmp_path / "out" / "DNGNCL80A01I726W/attestato.pdf").exists()
 
 
 def test_only_keeps_other_documents_in_the_manifest(make_job: Callable[..., Path],

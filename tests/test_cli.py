@@ -90,7 +90,8 @@ def test_fields_html_and_docx(make_job: Callable[..., Path], tmp_path: Path) -> 
                                         "note", "ore_frequentate", "course.hours", "course.title"]
     docx = invoke("fields", str(tmp_path / "templates/lettera.docx"))
     assert docx.stdout.splitlines() == ["codice_fiscale", "cognome", "esito_esame", "nome",
-                                        "course.code", "course.units"]
+                                        "course.code", "course.units", "course.units[].code",
+                                        "course.units[].title"]
     batch = invoke("fields", str(tmp_path / "templates/elenco.html"))
     assert batch.stdout.splitlines() == ["cognome", "nome", "sede"]
 
@@ -109,7 +110,8 @@ def test_batch_template_fields_follow_rows(tmp_path: Path) -> None:
         "{{ rows | sum(attribute='ore') }}", encoding="utf-8")
     result = invoke("fields", str(template))
     assert result.stdout.splitlines() == ["codice_fiscale", "cognome", "esito_esame", "nome",
-                                          "ore", "sede", "course.measures"]
+                                          "ore", "sede", "course.measures",
+                                          "course.measures[].name"]
 
 
 def test_batch_template_unknown_field(make_job: Callable[..., Path], tmp_path: Path) -> None:

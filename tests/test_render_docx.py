@@ -117,3 +117,22 @@ def test_failing_context_fails_alone(tmp_path: Path) -> None:
     results = renderer.render_many([_context(), broken, _context(nome="Giulia")])
     assert isinstance(results[0], bytes) and isinstance(results[2], bytes)
     assert isinstance(results[1], Exception) and "cognome" in str(results[1])
+
+
+def test_notes_and_comments_match_the_plain_route(tmp_path: Path) -> None:
+    """Footnotes and endnotes (a Writer-made document) and comments (python-docx) come out of
+    the fast path as from the plain route, filled once, values escaped."""
+    from tests.test_sources import OFFICE, _rich_letter
+
+    context = _context(nome="A & <B>", sede="Siena", ore_frequentate=3, matricola="M-1")
+    for template, members in ((OFFICE / "lettera_nota.docx", ("word/footnotes.xml",
+                                                             "word/endnotes.xml")),
+                              (_rich_letter(tmp_path / "r.docx"), ("word/comments.xml",))):
+        renderer = DocxRenderer(template, "it_IT")
+        assert renderer.fast is not None
+        fast = _parts(renderer.render(context))
+        plain = _parts(render_plain(renderer.data, renderer.env, context))
+        for member in (*members, "word/document.xml"):
+            assert fast[member] == plain[member], member
+            assert b"{{" not in fast[member]
+    assert b"Verificato per D'Angelo" in fast["word/comments.xml"]

@@ -85,16 +85,19 @@ def test_missing_image_fails_every_document(tmp_path: Path) -> None:
 
 
 def test_file_outside_the_template_folder_is_refused(tmp_path: Path) -> None:
-    """A roster value cannot make WeasyPrint read files outside the template's folder: the
-    document is made without the image, and the refusal comes back as a warning."""
+    """A roster value cannot make WeasyPrint read files outside the allowed folders: the
+    refusal fails that document (never a certificate without its image); a folder given as
+    allowed is read."""
     Image.new("RGB", (4, 4), "red").save(tmp_path / "secret.png")
     renderer = PdfRenderer(_template(tmp_path / "t"), "it_IT")
     result = renderer.render_many([_context(logo="../secret.png")])[0]
+    assert isinstance(result, RenderError), result
+    assert "refused" in str(result) and "secret.png" in str(result)
+    allowed = PdfRenderer(_template(tmp_path / "u"), "it_IT", folders=(tmp_path,))
+    result = allowed.render_many([_context(logo="../secret.png")])[0]
     assert isinstance(result, Rendered), result
-    assert len(result.warnings) == 1 and "refused" in result.warnings[0]
-    assert "secret.png" in result.warnings[0]
     page = PdfReader(io.BytesIO(result)).pages[0]
-    assert not page["/Resources"].get("/XObject")  # no image was embedded
+    assert len(page.images) == 1
 
 
 def test_stylesheet_errors_fail_every_document(tmp_path: Path) -> None:

@@ -250,5 +250,7 @@ def test_only_build_keeps_the_other_documents_on_the_page(tmp_path: Path) -> Non
     build(load_job(job_file).select(("elenco",)), out, jobs=1, partial=True)
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "<th>attestato</th>" in html
-    assert html.count('<a class="badge s-ok"') == 4  # three certificates kept, and the list
+    # three certificates kept, and the list: unchanged, since no row's problem touches it
+    assert html.count('<a class="badge s-ok"') == 3
+    assert html.count('<a class="badge s-unchanged"') == 1
     assert 'href="Bianchi_Giulia%20%231/attestato.pdf"' in html

@@ -79,9 +79,10 @@ def test_formula_label_is_text(tmp_path: Path) -> None:
 
 
 def test_batch_sheet_lists_batch_documents(built: Path) -> None:
-    """The batch sheet lists the list of workers with its status, file and message."""
+    """The batch sheet lists the list of workers with its status, file and message (none here:
+    the failed row's empty birth date is not a field the list reads, so it stays in)."""
     sheet = load_workbook(built / "riepilogo.xlsx")["Documenti d'insieme"]
     row = [c.value for c in sheet[2]]
     assert row[:3] == ["elenco", "prodotto", "elenco.pdf"]
-    assert "left out" in row[3]
+    assert row[3] is None
     assert sheet["B2"].hyperlink.target == "elenco.pdf"

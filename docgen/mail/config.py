@@ -15,6 +15,7 @@ from jinja2 import TemplateSyntaxError
 
 from docgen.errors import DocgenError, JobError, TemplateError, UnusableError, suggest
 from docgen.job import Job, check_keys
+from docgen.sources import unknown_names
 from docgen.templating import make_environment
 
 Security = Literal["starttls", "ssl", "none"]
@@ -30,6 +31,18 @@ DEFAULT_MAX_MB = 10
 TEMPLATE_SUFFIXES = (".txt", ".text", ".html", ".htm", ".j2", ".jinja", ".md", ".tpl")
 DEFAULT_OFFICE_SUBJECT = "{{ job.id }}: {{ documents | length }} documents"
 DEFAULT_OFFICE_BODY = "Attached: the {{ documents | length }} documents of {{ job.id }}, in one zip file.\n"
+# The message to an office in the job's language (by the locale's language; English otherwise).
+OFFICE_TEXTS = {
+    "it": ("{{ job.id }}: {{ documents | length }} documenti",
+           "In allegato i {{ documents | length }} documenti di {{ job.id }}, in un unico file "
+           "zip.\n"),
+}
+
+
+def office_texts(locale: str) -> tuple[str, str]:
+    """The default subject and body of ``mail --to-office`` for a locale."""
+    return OFFICE_TEXTS.get(locale.split("_")[0].lower(),
+                            (DEFAULT_OFFICE_SUBJECT, DEFAULT_OFFICE_BODY))
 # ASCII addresses only: non-ASCII ones need SMTPUTF8, which few relays offer. The domain needs a dot,
 # so that "mario@gmail" is caught as the typo it is.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -130,12 +143,13 @@ def load_mail_config(job: Job) -> MailConfig:
         problems.append(JobError("[mail] to must name the roster field with the address",
                                  file=path.name, hint='e.g. to = "email"'))
         to_field = "email"
-    templates = {name: _template(job, name, table.get(name), problems)
-                 for name in ("subject", "body", "html_body", "office_subject", "office_body")}
+    templates = {name: _template(job, name, table.get(name), problems) for name in TEXT_KEYS}
+    examples = {"subject": 'inline text, e.g. subject = "{{ course.title }}: i suoi documenti"',
+                "body": "inline text, or a template file such as mail/body.txt"}
     for name in ("subject", "body"):
         if name not in table:
             problems.append(JobError(f"[mail] {name} is missing", file=path.name,
-                                     hint="inline text, or a template file such as mail/body.txt"))
+                                     hint=f"{examples[name]}."))
     max_mb = table.get("max_attachment_mb", DEFAULT_MAX_MB)
     if isinstance(max_mb, bool) or not isinstance(max_mb, int | float) or max_mb <= 0:
         problems.append(JobError(f"[mail] max_attachment_mb must be a positive number, not {max_mb!r}",
@@ -144,14 +158,26 @@ def load_mail_config(job: Job) -> MailConfig:
     smtp = _smtp(path, table.get("smtp"), problems)
     if problems:
         raise UnusableError(problems)
+    office_subject, office_body = office_texts(job.locale)
     return MailConfig(
         sender=str(table["from"]).strip(), sender_address=sender[0][1],
         subject=templates["subject"] or "", body=templates["body"] or "",
         to_field=to_field.strip(), reply_to=tuple(reply_to), bcc=tuple(bcc),
         html_body=templates["html_body"], max_attachment_bytes=int(max_mb * 1024 * 1024),
-        office_subject=templates["office_subject"] or DEFAULT_OFFICE_SUBJECT,
-        office_body=templates["office_body"] or DEFAULT_OFFICE_BODY, smtp=smtp,
+        office_subject=templates["office_subject"] or office_subject,
+        office_body=templates["office_body"] or office_body, smtp=smtp,
     )
+
+
+TEXT_KEYS = ("subject", "body", "html_body", "office_subject", "office_body")
+
+
+def mail_texts(job: Job) -> dict[str, str]:
+    """The [mail] texts that load (inline or from their files), whatever else is wrong with
+    the table: so ``check`` can look at their fields too."""
+    ignored: list[DocgenError] = []
+    texts = {name: _template(job, name, job.mail.get(name), ignored) for name in TEXT_KEYS}
+    return {name: text for name, text in texts.items() if text}
 
 
 def _template(job: Job, name: str, value: Any, problems: list[DocgenError]) -> str | None:
@@ -172,14 +198,19 @@ def _template(job: Job, name: str, value: Any, problems: list[DocgenError]) -> s
         except (OSError, UnicodeDecodeError) as err:
             problems.append(JobError(f"[mail] {name}: cannot read {file}: {err}", file=job.path.name))
             return None
+    env = make_environment(job.locale, autoescape=name == "html_body")
     try:
-        make_environment(job.locale, autoescape=name == "html_body").parse(source)
+        tree = env.parse(source)
     except TemplateSyntaxError as err:
         problems.append(TemplateError(f"[mail] {name}: template syntax error: {err.message} "
                                       f"(line {err.lineno})", file=where,
-                                      hint="every {{ needs }} and every {% if %} its {% endif %}"))
+                                      hint="every {{ needs }} and every {% if %} its {% endif %}."))
         return None
-    return source
+    unknown = [TemplateError(f"[mail] {name}: unknown {kind} '{found}' (line {line})",
+                             file=where, hint=hint)
+               for kind, found, line, hint in unknown_names(tree, env)]
+    problems += unknown
+    return None if unknown else source
 
 
 def _smtp(path: Path, table: Any, problems: list[DocgenError]) -> Smtp | None:

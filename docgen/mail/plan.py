@@ -15,9 +15,10 @@ from docgen.errors import DocgenError, JobError, UnusableError, suggest
 from docgen.fields import names_used
 from docgen.files import inside, sha256_file
 from docgen.job import Job
-from docgen.mail.config import MailConfig, is_address, split_addresses
+from docgen.mail.config import TEXT_KEYS, MailConfig, is_address, split_addresses
 from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
+from docgen.plan import Labeller
 from docgen.roster import Roster
 from docgen.templating import BUILTINS, make_environment, row_context
 from docgen.validate import job_fields, missing_field, read_job_roster
@@ -51,6 +52,7 @@ class Delivery:
     message_id: str = ""
     path: str = ""
     reason: str = ""  # why it goes: new, not reached, documents changed, resend
+    label: str = ""  # the worker by [job] label, when the job sets one
 
     @property
     def who(self) -> str:
@@ -58,7 +60,8 @@ class Delivery:
             return f"office {', '.join(self.recipients)}"
         if self.row is None:
             return self.key
-        return f"row {self.row} ({self.key})" if self.key else f"row {self.row}"
+        named = f", {self.label}" if self.label and self.label != self.key else ""
+        return f"row {self.row} ({self.key}{named})" if self.key else f"row {self.row}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Pending:
     message_id: str
     shas: tuple[str, ...]  # what the log keeps: the files' sha256s (inside the zip, for an office)
     note: str = ""  # said with the reason, e.g. the documents that failed in the build
+    label: str = ""
 
     @property
     def why(self) -> str:
@@ -82,7 +86,8 @@ class Pending:
     def delivery(self, status: Status, message: str = "", **more: Any) -> Delivery:
         return Delivery(status, key=self.key, row=self.row, recipients=self.to,
                         files=tuple(a.name for a in self.attachments), message=message,
-                        message_id=self.message_id, reason=self.reason, **more)
+                        message_id=self.message_id, reason=self.reason, label=self.label,
+                        **more)
 
 
 MailItem = Pending | Delivery
@@ -121,8 +126,11 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
                  log: Sequence[LogEntry], resend: bool) -> list[MailItem]:
     """One item per roster row: a message to make, or why there is none."""
     roster = read_job_roster(job, job_fields(job))  # the rows build made documents for
+    texts = {name: getattr(config, name) for name in TEXT_KEYS}
+    if problems := field_problems(job, roster, config.to_field, texts):
+        raise UnusableError(problems)
     to_field = _to_field(job, config, roster)
-    _check_names(job, config, roster)
+    labeller = Labeller(job) if job.label else None
     by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)
     for record in records:
         if record.get("key"):
@@ -135,7 +143,8 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         lines = by_key.get(key or "", [])
         ok = _mailable(lines)
         failed = sorted({line.get("document", "") for line in lines if line.get("status") == "failed"})
-        fail = Delivery("failed", key=key or "", row=row.number)
+        label = labeller(row, key) if labeller else ""
+        fail = Delivery("failed", key=key or "", row=row.number, label=label)
         if key is None:
             items.append(replace(fail, message=f"the key field '{job.key}' is empty"))
             continue
@@ -147,7 +156,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
                 items.append(replace(fail, message="not in this build's manifest.csv: "
                                      "run docgen build again"))
             else:
-                items.append(Delivery("skipped", key=key, row=row.number,
+                items.append(Delivery("skipped", key=key, row=row.number, label=label,
                                       message="no documents for this worker in this build"))
             continue
         cell = roster.cell(to_field, row.number)
@@ -166,13 +175,15 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         shas = [a.sha256 for a in attachments]
         reason, sends, done = _decide(log, key, to, shas, resend)
         if done is not None:
-            items.append(_skipped(key, row.number, to, [a.name for a in attachments], done))
+            items.append(replace(_skipped(key, row.number, to, [a.name for a in attachments], done),
+                                 label=label))
             continue
         note = f"without {', '.join(failed)} (failed in the build)" if failed else ""
         context = {**row_context(row.fields, number=row.number, course=job.course, job=job_info,
                                  today=today), "documents": [a.name for a in attachments]}
         items.append(Pending(key, row.number, tuple(to), attachments, context, reason,
-                             message_id(config, job, key, to, shas, sends), tuple(shas), note))
+                             message_id(config, job, key, to, shas, sends), tuple(shas), note,
+                             label=label))
     return items
 
 
@@ -273,22 +284,36 @@ def _to_field(job: Job, config: MailConfig, roster: Roster) -> str:
     for candidate in (config.to_field, field_name(config.to_field)):
         if candidate in roster.fields:
             return candidate
-    hint = (suggest(field_name(config.to_field), roster.fields)
+    raise UnusableError([_to_problem(job, config.to_field, roster)])
+
+
+def _to_problem(job: Job, to_field: str, roster: Roster) -> DocgenError:
+    hint = (suggest(field_name(to_field), roster.fields)
             or "add a column with the workers' addresses")
-    raise UnusableError([JobError(f"[mail] to = '{config.to_field}', but no column of "
-                                  f"{roster.name} gives that field", file=job.path.name,
-                                  field=config.to_field, hint=hint)])
+    return JobError(f"[mail] to = '{to_field}', but no column of {roster.name} gives "
+                    "that field", file=job.path.name, field=to_field, hint=hint)
 
 
-def _check_names(job: Job, config: MailConfig, roster: Roster) -> None:
-    """Every name subject and bodies read must be a roster field or a builtin: fatal before sending."""
+def field_problems(job: Job, roster: Roster, to_field: str,
+                   texts: Mapping[str, str | None]) -> list[DocgenError]:
+    """What ``mail`` would refuse before sending, and ``check`` reports: a ``to`` no column
+    gives, a name the subject or bodies (``texts``) read that is neither a field nor a
+    builtin, a ``course.`` entry the [course] table lacks."""
+    from docgen.fields import DocumentFields, course_problems, course_reads
+
+    problems: list[DocgenError] = []
+    if not any(c in roster.fields for c in (to_field, field_name(to_field))):
+        problems.append(_to_problem(job, to_field, roster))
     env = make_environment(job.locale)
     known = set(roster.fields) | MAIL_NAMES
-    problems: list[DocgenError] = []
-    for name in ("subject", "body", "html_body"):
-        source = getattr(config, name)
-        problems += [missing_field(missing, roster, job.path.name, None, f"[mail] {name}",
-                                   fix="rename the column or fix the text")
-                     for missing in sorted(names_used(env, source) - known) if source]
-    if problems:
-        raise UnusableError(problems)
+    reads: set[tuple[str, tuple[str, ...]]] = set()
+    for name, source in texts.items():
+        if not source:
+            continue
+        if not name.startswith("office"):  # the office message has no row
+            problems += [missing_field(missing, roster, job.path.name, None, f"[mail] {name}",
+                                       fix="rename the column or fix the text")
+                         for missing in sorted(names_used(env, source) - known)]
+        reads |= {(f"{job.path.name} [mail] {name}", p) for p in course_reads(env, source)}
+    empty = DocumentFields(frozenset(), frozenset(), frozenset(), course=frozenset(reads))
+    return problems + course_problems(job, empty, "mail")

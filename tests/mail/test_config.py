@@ -78,3 +78,36 @@ def test_config_mistakes_are_named(tmp_path: Path, mail: str, expected: str) -> 
     result = CliRunner().invoke(cli, ["mail", str(job), "--out", str(out), "--dry-run"])
     assert result.exit_code == 2, result.output
     assert expected in result.stderr and "Traceback" not in result.output
+
+
+def test_office_message_in_the_jobs_language(tmp_path: Path) -> None:
+    """--to-office drafts an Italian subject and body for an it_IT job, English for en_GB,
+    and the job's office_subject/office_body when given; the .eml is read back."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    job, out = make_mail_job(tmp_path)
+    runner = CliRunner()
+
+    def office_draft() -> Any:
+        result = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--drafts",
+                                     "--to-office", "ufficio@example.org", "--resend"])
+        assert result.exit_code == 0, result.stderr
+        [eml] = (out / "mail").glob("office*.eml")
+        return message_from_bytes(eml.read_bytes(), policy=default)
+
+    message = office_draft()
+    assert message["Subject"] == "gol-2026: 7 documenti"
+    assert message.get_body(("plain",)).get_content().startswith(
+        "In allegato i 7 documenti di gol-2026, in un unico file zip.")
+    text = job.read_text(encoding="utf-8")
+    job.write_text(text.replace('key = "codice_fiscale"', 'key = "codice_fiscale"\nlocale = "en_GB"'),
+                   encoding="utf-8")
+    assert office_draft()["Subject"] == "gol-2026: 7 documents"
+    job.write_text(text.replace('html_body = "mail/body.html"',
+                                'html_body = "mail/body.html"\noffice_subject = "Attestati '
+                                '{{ job.id }}"\noffice_body = "Buongiorno, ecco i documenti."'),
+                   encoding="utf-8")
+    message = office_draft()
+    assert message["Subject"] == "Attestati gol-2026"
+    assert message.get_body(("plain",)).get_content().strip() == "Buongiorno, ecco i documenti."

@@ -154,5 +154,5 @@ def test_office_gets_one_zip_of_the_batch(tmp_path: Path, server: tuple[Mailbox,
         assert len(archive.namelist()) == 7
         for name in archive.namelist():
             assert archive.read(name) == (out / name).read_bytes()
-    assert box.messages()[0]["Subject"] == "gol-2026: 7 documents"
+    assert box.messages()[0]["Subject"] == "gol-2026: 7 documenti"  # the job is it_IT
     assert deliver(job, out, office="ufficio@example.org").deliveries[0].status == "skipped"
