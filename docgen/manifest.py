@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,6 +37,9 @@ class Outcome:
     source: str = ""
     label: str = ""  # for the summary only: ROSSI Mario
     warnings: tuple[str, ...] = ()  # for the summary only; the message holds them too
+    # The files its render read, recorded name -> sha256: kept in the journal and in
+    # .docgen-inputs.json (record.py), not in the manifest.
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def as_record(self) -> dict[str, str]:
         return {
