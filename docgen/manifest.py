@@ -94,13 +94,14 @@ class BuildReport:
 
 
 def safe_cell(value: str) -> str:
-    """Neutralise CSV/formula injection: Excel must show the text, not run it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Neutralise CSV/formula injection: Excel must show the text, not run it. A value that
+    starts with a quote gets one too, so ``unsafe_cell`` tells ``'=1`` and ``=1`` apart."""
+    return "'" + value if value.startswith((*_FORMULA_START, "'")) else value
 
 
 def unsafe_cell(value: str) -> str:
-    """The value ``safe_cell`` was given back, when docgen reads its own CSV files."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    """The value ``safe_cell`` was given, exactly, when docgen reads its own CSV files."""
+    return value[1:] if value.startswith("'") else value
 
 
 def manifest_text(records: Iterable[dict[str, str]]) -> str:
