@@ -156,3 +156,12 @@ class BundleError(DocgenError):
 
 class MailServerError(DocgenError):
     """The SMTP server cannot be reached or refuses the login; nothing more is sent."""
+
+
+# A command stopped by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM), as shells
+# report it; build and mail share this.
+SIGNAL_EXIT_BASE = 128
+
+
+def signal_exit_code(signum: int) -> int:
+    return SIGNAL_EXIT_BASE + signum

@@ -49,7 +49,12 @@ def test_send_each_worker_their_own_documents(tmp_path: Path, server: tuple[Mail
         assert f"Gentile {name} {surname}" in text and "attestato.pdf, lettera.docx" in text
         escaped = f"<b>{name} {surname}</b>".replace("'", "&#39;")  # autoescaped
         assert escaped in message.get_body(("html",)).get_content()
-    lines = log_lines(out)
+    logged = log_lines(out)
+    # Each message is logged "sending" (before DATA), then "sent" (after the server's answer).
+    assert [(line["key"], line["status"]) for line in logged] == [
+        (key, status) for key in KEYS for status in ("sending", "sent")]
+    assert [line["message_id"] for line in logged[::2]] == [line["message_id"] for line in logged[1::2]]
+    lines = [line for line in logged if line["status"] == "sent"]
     assert [line["key"] for line in lines] == KEYS and {line["status"] for line in lines} == {"sent"}
     first = lines[0]
     assert first["sha256"].split() == [hashlib.sha256((out / KEYS[0] / f).read_bytes()).hexdigest()
