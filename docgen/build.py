@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from docgen.checks import check_columns
 from docgen.files import exclusive, inside
 from docgen.fingerprint import FileDigests, template_files, with_files
 from docgen.job import Job
@@ -33,8 +34,19 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK, "docgen build"):
-        return _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
-                      partial=partial, force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+        report = _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
+                        partial=partial, force=force, prune_stale=prune_stale,
+                        on_outcome=on_outcome)
+    report.undeliverable = undeliverable(plan)
+    return report
+
+
+def undeliverable(plan: Plan) -> list[str]:
+    """The rows whose e-mail address check rejects (several in one cell, not an address):
+    the documents are made, but docgen mail will refuse these workers."""
+    column = check_columns(plan.job.checks, plan.roster.fields).email
+    return [f"{p}; docgen mail will refuse this worker" for p in plan.problems
+            if column and p.field == column and p.severity == "error"]
 
 
 def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,

@@ -127,6 +127,8 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     for outcome in report.failed:
         click.echo(f"failed: {outcome.message}" if outcome.row else
                    f"failed: {outcome.document}: {outcome.message}", err=True)
+    for problem in report.undeliverable:
+        click.echo(f"error: {problem}", err=True)
     if not quiet:
         _summary(report, folder)
     sys.exit(report.exit_code)

@@ -62,6 +62,9 @@ class BuildReport:
     outcomes: list[Outcome] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
     pruned: list[str] = field(default_factory=list)  # paths removed by --prune
+    # Row problems no document failed for but that stop delivery (an unusable e-mail
+    # address): reported, and the build exits 1 as check does.
+    undeliverable: list[str] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -90,7 +93,7 @@ class BuildReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.undeliverable else 0
 
 
 def safe_cell(value: str) -> str:

@@ -18,11 +18,12 @@ LAYERS: list[set[str]] = [
     {"errors", "names", "files", "clock", "zipfiles", "archives", "__init__"},
     {"templating"},
     {"job", "sources", "fields", "roster", "checks", "lint", "fingerprint", "manifest",
-     "render_pdf", "render_docx", "fastdocx", "stylecache", "convert", "bundles"},
+     "render_pdf", "render_docx", "fastdocx", "stylecache", "convert", "pdfstamps", "bundles",
+     "record"},
     {"validate", "plan"},
     {"resume", "workers", "postbuild"},
     {"build", "check", "mail", "mail.config", "mail.log", "mail.plan", "mail.compose",
-     "mail.send", "mail.run"},
+     "mail.send", "mail.interrupt", "mail.run"},
     {"cli", "__main__"},
 ]
 
