@@ -87,15 +87,18 @@ def row_inputs(template: str, spec: DocumentSpec, row: Row, course: str,
                path: str, today: dt.date | None) -> str:
     """The template's name, the row's values and number, the course table's digest, the
     output path, docgen's version; the files a render reads are added by ``with_files``."""
-    return digest(__version__, template, spec.name, spec.kind, spec.title, row.number, dict(row.fields),
-                  course, path, today)
+    return digest(__version__, template, spec.name, spec.kind, spec.title, row.number,
+                  dict(row.fields), course, path, today)
 
 
 def batch_inputs(template: str, spec: DocumentSpec, rows: Sequence[Row], course: str,
-                 path: str, fields: Collection[str] | None = None) -> str:
+                 path: str, fields: Collection[str] | None = None,
+                 today: dt.date | None = None) -> str:
     """The template's name, every included row's number and the values of the ``fields``
-    the template reads (all fields when None), the course, the path, the version."""
+    the template reads (all fields when None), the course, the path, ``today`` when it is
+    read, the version."""
     chosen = sorted(fields) if fields is not None else None
     values = [(r.number, dict(r.fields) if chosen is None else
                {f: r.fields.get(f) for f in chosen}) for r in rows]
-    return digest(__version__, template, spec.name, spec.kind, spec.title, values, course, path)
+    return digest(__version__, template, spec.name, spec.kind, spec.title, values, course, path,
+                  today)

@@ -229,9 +229,10 @@ class _Planner:
         if left_out:
             message = (f"{len(left_out)} row(s) with errors left out: "
                        f"{', '.join(str(n) for n in left_out)}")
+        used = self.fields[spec.name].all
         inputs = batch_inputs(self.template_digests[spec.name], spec, included,
-                              self.course_digest, path,
-                              self.fields[spec.name].all & set(self.roster.fields))
+                              self.course_digest, path, used & set(self.roster.fields),
+                              self.today if "today" in used else None)
         return Item(spec, "due", path=path, message=message, inputs=inputs, context=context)
 
     def _output_path(self, spec: DocumentSpec, context: Mapping[str, Any]) -> str:

@@ -49,7 +49,6 @@ class Previous:
         self.out = out
         self.records: dict[tuple[str, str, str], dict[str, str]] = {}
         record = read_record(out)
-        self.rows = record.rows
         # What each document's render read, by path: from the last finished build's record,
         # then from the journal of a build killed since.
         self.files: dict[str, dict[str, str]] = dict(record.documents)
