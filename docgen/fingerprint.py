@@ -77,6 +77,8 @@ def template_files(spec: DocumentSpec, locale: str) -> tuple[Path, ...]:
     from docgen.sources import template_sources
     from docgen.templating import make_environment
 
+    if spec.kind == "docx":  # a Word template includes nothing
+        return (spec.template,)
     try:
         return tuple(path for path, _ in template_sources(spec, make_environment(locale)))
     except DocgenError:  # an unreadable template fails its documents; the file alone counts
