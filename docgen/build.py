@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from docgen.checks import check_columns
 from docgen.files import exclusive, inside
+from docgen.fingerprint import FileDigests, template_files, with_files
 from docgen.job import Job
 from docgen.manifest import BuildReport, Outcome, write_manifest
 from docgen.overview import write_overview
 from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
+from docgen.record import write_record
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Task, default_jobs, run_tasks
 
@@ -32,14 +35,27 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK, "docgen build"):
-        return _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
-                      partial=partial, force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+        report = _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
+                        partial=partial, force=force, prune_stale=prune_stale,
+                        on_outcome=on_outcome)
+    report.undeliverable = undeliverable(plan)
+    return report
+
+
+def undeliverable(plan: Plan) -> list[str]:
+    """The rows whose e-mail address check rejects (several in one cell, not an address):
+    the documents are made, but docgen mail will refuse these workers."""
+    column = check_columns(plan.job.checks, plan.roster.fields).email
+    return [f"{p}; docgen mail will refuse this worker" for p in plan.problems
+            if column and p.field == column and p.severity == "error"]
 
 
 def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
            force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> BuildReport:
     remove_orphans(out)
     previous = Previous(out)
+    digests = FileDigests(job.folder)  # each file a render read, hashed once per build
+    templates = {d.name: template_files(d, job.locale) for d in job.documents}
     journal = Journal(out)
     outcomes: dict[int, Outcome] = {}
     report = BuildReport(left_out={i.document.name: i.left_out for i in plan.items if i.left_out})
@@ -61,9 +77,9 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     for index, item in enumerate(plan.items):
         if item.status != "due":
             record(index, _outcome(item, item.status, message=item.message))
-        elif not force and (earlier := previous.unchanged(item)):
-            record(index, _outcome(item, "unchanged", path=item.path, sha256=earlier["sha256"],
-                                   message=item.message))
+        elif not force and (earlier := previous.unchanged(item, digests)):
+            record(index, _outcome(item, "unchanged", path=item.path, sha256=earlier[0]["sha256"],
+                                   message=item.message, files=earlier[1]))
         else:
             tasks.append(Task(index, item.document.name, dict(item.context or {}),
                               inside(out, item.path)))
@@ -79,9 +95,10 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
                                             f"{done.error}".strip()))
                 continue
             warnings = "; ".join(f"warning: {w}" for w in done.warnings)
+            files = digests.of([*templates[item.document.name], *done.reads])
             record(done.index, _outcome(item, "ok", path=item.path, sha256=done.sha256,
                                         message="; ".join(filter(None, (item.message, warnings))),
-                                        warnings=done.warnings))
+                                        warnings=done.warnings, files=files))
             if previous.existed(item):
                 report.regenerated.append(f"{item.label}, {item.document.name}"
                                           if item.label else item.document.name)
@@ -104,6 +121,10 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
                             message="made by an earlier build and no longer due; "
                                     "docgen build --prune removes it") for r in stale]
     write_manifest(out, ordered, keep_others=partial)
+    rows = {i.key: i.row for i in plan.items if i.row is not None and i.key}
+    kept = previous.files if partial else None
+    write_record(out, ordered, rows, {p: f for p, f in (kept or {}).items()
+                                      if p not in {o.path for o in ordered}})
     (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
     report.outcomes = ordered
     write_overview(job, out, plan, ordered)  # index.html and the spreadsheet; never raises
@@ -115,10 +136,13 @@ def _text(value: object) -> str | None:
 
 
 def _outcome(item: Item, status: str, *, path: str = "", sha256: str = "",
-             message: str = "", warnings: tuple[str, ...] = ()) -> Outcome:
+             message: str = "", warnings: tuple[str, ...] = (),
+             files: dict[str, str] | None = None) -> Outcome:
+    """``files``: what the render read; the manifest's ``inputs`` then covers them too."""
+    inputs = item.inputs if files is None else with_files(item.inputs, files)
     return Outcome(
         document=item.document.name, status=status,  # type: ignore[arg-type]
         row=item.row.number if item.row else None, key=item.key,
-        path=path, sha256=sha256, message=message, inputs=item.inputs, label=item.label,
-        warnings=warnings,
+        path=path, sha256=sha256, message=message, inputs=inputs, label=item.label,
+        warnings=warnings, files=files or {},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -163,9 +164,25 @@ def _agrees_with_code(row: Row, columns: CheckColumns, code: str) -> Iterator[Is
                         "check both against the health card", "warning")
 
 
+SEVERAL_ADDRESSES_FIX = ("keep the worker's own address; put an office's copy in [mail] bcc, "
+                         "or send the other by hand")
+
+
+def several_addresses(value: str) -> str | None:
+    """The one rule for several addresses in one cell, in check, build and mail: an error
+    (docgen sends one worker's documents to one address only)."""
+    parts = [part for part in re.split(r"[;,\s]+", value.strip()) if part]
+    if len(parts) > 1:
+        return f"several e-mail addresses in one cell ({', '.join(parts)}): one address per worker"
+    return None
+
+
 def _email(number: int, field: str, email: str) -> Iterator[Issue]:
     from email_validator import EmailNotValidError, validate_email
 
+    if problem := several_addresses(email):
+        yield Issue(number, field, problem, SEVERAL_ADDRESSES_FIX)
+        return
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as err:

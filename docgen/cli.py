@@ -15,6 +15,7 @@ from docgen import __version__
 from docgen.errors import DocgenError, UnusableError
 
 DEFAULT_JOB = Path("input/job.toml")
+RESEND_ALL = "*"  # plain --resend: what --resend KEY... does for every worker
 EXIT_UNUSABLE = 2
 
 
@@ -132,6 +133,8 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
             continue
         click.echo(f"failed: {outcome.message}" if outcome.row else
                    f"failed: {outcome.document}: {outcome.message}", err=True)
+    for problem in report.undeliverable:
+        click.echo(f"error: {problem}", err=True)
     if not quiet:
         _summary(report, folder)
     sys.exit(report.exit_code)
@@ -225,11 +228,13 @@ def fields(template: Path) -> None:
               help="Send through the [mail.smtp] server [default when it is set].")
 @click.option("--to-office", "office", metavar="ADDRESS",
               help="Instead: one message to ADDRESS with the whole batch in a zip.")
-@click.option("--resend", is_flag=True, help="Send again what the mail log shows as sent.")
+@click.option("--resend", multiple=True, is_flag=False, flag_value=RESEND_ALL, metavar="[KEY]",
+              help="Send again what the mail log shows as sent (or as maybe delivered): "
+                   "alone, to everyone; with a KEY, to that worker only (repeatable).")
 @click.option("--dry-run", is_flag=True, help="List who would get what; send and write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None, resend: bool,
-         dry_run: bool, quiet: bool) -> None:
+def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
+         resend: tuple[str, ...], dry_run: bool, quiet: bool) -> None:
     """E-mail each worker their documents of the last build, or write .eml drafts.
 
     The SMTP login comes only from DOCGEN_SMTP_USER and DOCGEN_SMTP_PASSWORD. A re-run
@@ -241,28 +246,38 @@ def mail(job_file: Path, out: Path | None, mode: str | None, office: str | None,
       docgen mail --drafts
       DOCGEN_SMTP_USER=segreteria DOCGEN_SMTP_PASSWORD=... docgen mail --send
       docgen mail --to-office ufficio.firenze@example.org
+      docgen mail --send --resend RSSMRA80A01H501U
     """
     from docgen.mail.run import deliver_mail
 
     job = _load(job_file)
     folder = out or Path("output") / job.id
     live = not quiet and not dry_run and sys.stderr.isatty()
-    report = deliver_mail(job, folder, mode=mode, office=office, resend=resend,  # type: ignore[arg-type]
+    again: bool | frozenset[str] = RESEND_ALL in resend or frozenset(resend)
+    report = deliver_mail(job, folder, mode=mode, office=office, resend=again,  # type: ignore[arg-type]
                           dry_run=dry_run, on_delivery=lambda d: live and click.echo(
                               f"{d.status}: {d.who} {', '.join(d.recipients)}", err=True))
-    for delivery in report.failed:
-        click.echo(f"failed: {delivery.who}: {delivery.message}", err=True)
+    for delivery in report.failed + report.uncertain:
+        click.echo(f"{delivery.status}: {delivery.who}: {delivery.message}", err=True)
+    for delivery in (d for d in report.deliveries if d.status == "by hand"):
+        click.echo(f"by hand: {delivery.who}: {delivery.message}", err=True)
     if dry_run:
         for d in report.deliveries:
             click.echo("\t".join([d.status, d.who, ", ".join(d.recipients), ", ".join(d.files),
                                   d.subject or d.message]))
     if not quiet:
-        labels = {"sent": "sent", "draft": "drafted", "planned": "to send", "skipped": "skipped"}
+        labels = {"sent": "sent", "draft": "drafted", "planned": "to send", "skipped": "skipped",
+                  "by hand": "to deliver by hand", "uncertain": "may have been delivered"}
         parts = [f"{report.count(s)} {label}" for s, label in labels.items() if report.count(s)]
         why = report.reasons()
+        if report.count("draft"):  # drafts: always how many are new and how many unchanged
+            why = {"new": why.pop("new", 0), **why, "unchanged": why.get("unchanged", 0)}
         reasons = f" ({', '.join(f'{n} {r}' for r, n in why.items())})" if why else ""
         click.echo(f"{', '.join(parts) or 'nothing to do'}{reasons}, {len(report.failed)} failed "
                    f"-> {folder / 'mail'}/")
+    if report.stopped:
+        click.echo(f"interrupted ({report.stopped_name}): the message in flight was finished "
+                   "and logged; run docgen mail again to send the rest", err=True)
     sys.exit(report.exit_code)
 
 

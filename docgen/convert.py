@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from docgen.clock import build_moment
 from docgen.errors import (
     ConversionError,
     ConversionTimeoutError,
@@ -23,6 +25,7 @@ from docgen.errors import (
 )
 from docgen.files import atomic_write
 from docgen.job import PDF_VARIANTS
+from docgen.pdfstamps import normalise_pdf
 
 INSTALL_HINT = (
     "install LibreOffice (Debian/Ubuntu: apt-get install libreoffice-writer-nogui; "
@@ -225,6 +228,13 @@ class _Converter:
         if self.pdfa and b"pdfaid:part" not in data:
             return ConversionError("LibreOffice wrote a plain PDF instead of PDF/A",
                                    file=str(job.source), hint="LibreOffice 7.4 or newer is needed for PDF/A")
+        try:  # the same DOCX must give the same bytes: the manifest's sha256 is relied on
+            seed = hashlib.sha256(job.staged.read_bytes()).hexdigest()
+            data = normalise_pdf(data, seed, build_moment(), pdfa=self.pdfa)
+        except ConversionError as err:
+            return ConversionError(err.message, file=str(job.source))
+        except Exception as err:  # pikepdf cannot read what LibreOffice wrote
+            return ConversionError(f"cannot normalise LibreOffice's PDF: {err}", file=str(job.source))
         try:
             atomic_write(job.target, data)
         except OSError as err:

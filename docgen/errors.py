@@ -185,3 +185,10 @@ class VerifyInputError(DocgenError):
 
 class XmpError(ValueError):
     """The PDF's metadata cannot take or give a seal."""
+# A command stopped by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM), as shells
+# report it; build and mail share this.
+SIGNAL_EXIT_BASE = 128
+
+
+def signal_exit_code(signum: int) -> int:
+    return SIGNAL_EXIT_BASE + signum

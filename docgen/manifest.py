@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,6 +37,9 @@ class Outcome:
     source: str = ""
     label: str = ""  # for the summary only: ROSSI Mario
     warnings: tuple[str, ...] = ()  # for the summary only; the message holds them too
+    # The files its render read, recorded name -> sha256: kept in the journal and in
+    # .docgen-inputs.json (record.py), not in the manifest.
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def as_record(self) -> dict[str, str]:
         return {
@@ -60,6 +63,9 @@ class BuildReport:
     regenerated: list[str] = field(default_factory=list)  # "ROSSI Mario, attestato_frequenza"
     pruned: list[str] = field(default_factory=list)  # paths removed by --prune
     left_out: dict[str, tuple[int, ...]] = field(default_factory=dict)  # batch document -> rows
+    # Row problems no document failed for but that stop delivery (an unusable e-mail
+    # address): reported, and the build exits 1 as check does.
+    undeliverable: list[str] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -88,17 +94,18 @@ class BuildReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.undeliverable else 0
 
 
 def safe_cell(value: str) -> str:
-    """Neutralise CSV/formula injection: Excel must show the text, not run it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Neutralise CSV/formula injection: Excel must show the text, not run it. A value that
+    starts with a quote gets one too, so ``unsafe_cell`` tells ``'=1`` and ``=1`` apart."""
+    return "'" + value if value.startswith((*_FORMULA_START, "'")) else value
 
 
 def unsafe_cell(value: str) -> str:
-    """The value ``safe_cell`` was given back, when docgen reads its own CSV files."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    """The value ``safe_cell`` was given, exactly, when docgen reads its own CSV files."""
+    return value[1:] if value.startswith("'") else value
 
 
 def manifest_text(records: Iterable[dict[str, str]]) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from docgen.checks import check_columns, check_roster
 from docgen.clock import build_date
 from docgen.errors import DocgenError, DocgenWarning, RowError
-from docgen.fingerprint import batch_inputs, digest, folder_digest, row_inputs
+from docgen.fingerprint import batch_inputs, digest, row_inputs
 from docgen.job import DocumentSpec, Job
 from docgen.names import collision_key, safe_relative_path, sanitize_value
 from docgen.roster import Roster, Row
@@ -106,12 +106,13 @@ class _Planner:
         self.filename_env = make_environment(job.locale, finalize=sanitize_value)
         self.problems: dict[str, DocgenError] = {}
         self.row_errors: dict[int, list[RowError]] = defaultdict(list)
-        self.template_digests = {s.name: folder_digest(s.template) for s in job.documents}
+        # The files a render reads are digested by the build (fingerprint.with_files).
+        self.template_digests = {s.name: s.template.name for s in job.documents}
         env = make_environment(job.locale)
         self.whens = {s.name: env.compile_expression(s.when) for s in job.documents if s.when}
         self.patterns = {s.name: self.filename_env.from_string(s.filename_pattern)
                          for s in job.documents}
-        self.course_digest = digest(job.course)
+        self.course_digest = digest(job.course, job.locale, job.pdf_variant, job.metadata)
         self.labeller = Labeller(job)
         self.affects: dict[str, list[str]] = defaultdict(list)  # problem -> documents it fails
 
@@ -278,8 +279,10 @@ class _Planner:
         if left_out:
             message = (f"{len(left_out)} row(s) with errors left out: "
                        f"{', '.join(str(n) for n in left_out)}")
+        used = self.fields[spec.name].all
         inputs = batch_inputs(self.template_digests[spec.name], spec, included,
-                              self.course_digest, path)
+                              self.course_digest, path, used & set(self.roster.fields),
+                              self.today if "today" in used else None)
         return Item(spec, "due", path=path, message=message, inputs=inputs, context=context,
                     left_out=tuple(left_out))
 

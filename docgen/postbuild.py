@@ -31,7 +31,8 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
     todo: dict[Path, tuple[Outcome, str]] = {}
     for source in (o for o in outcomes if o.document in wanted and o.status in DONE):
         target = pdf_path(source.path)
-        inputs = digest("pdf", source.sha256, job.pdf_variant)
+        # "stamps": PDFs converted before their dates and IDs were normalised are made again.
+        inputs = digest("pdf", "stamps", source.sha256, job.pdf_variant)
         earlier = None if force else previous.intact(source.document, source.key or "", target,
                                                       inputs)
         if earlier:

@@ -54,12 +54,17 @@ def warn_if_slow_subsetting() -> None:
 
 class FolderFetcher(URLFetcher):
     """Lets a template read files under its allowed folders (its own, the job file's, the
-    job's assets) and ``data:`` URIs; nothing else."""
+    job's assets) and ``data:`` URIs; nothing else.
+
+    Every file it reads is noted in ``read`` (the renderer empties it per document), so a
+    re-run knows which stylesheets, images and fonts a document was made from."""
 
     def __init__(self, folder: Path, *more: Path) -> None:
         super().__init__(allowed_protocols={"file", "data"})
         self.folder = folder.resolve()
         self.folders = tuple(dict.fromkeys(p.resolve() for p in (folder, *more)))
+        self.read: list[Path] = []
+        self.urls: dict[str, Path] = {}  # file URLs fetched so far: a cache hit reads them too
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         scheme = urlsplit(url).scheme.lower()
@@ -68,6 +73,8 @@ class FolderFetcher(URLFetcher):
             if not any(path.is_relative_to(f) for f in self.folders):
                 raise ValueError(f"{REFUSED} {url} is outside the folders templates may read "
                                  f"({', '.join(map(str, self.folders))})")
+            self.read.append(path)
+            self.urls[url] = path
         elif scheme != "data":
             raise ValueError(f"{REFUSED} {url} (templates may only use files in their folder)")
         return super().fetch(url, headers)
@@ -75,7 +82,17 @@ class FolderFetcher(URLFetcher):
 
 class ImageCache(dict[str, Any]):
     """WeasyPrint's image cache, minus failures: WeasyPrint caches a missing image as None
-    and logs the error only the first time, so later documents would silently pass."""
+    and logs the error only the first time, so later documents would silently pass. A cached
+    image still counts as read by the document that uses it."""
+
+    def __init__(self, fetcher: FolderFetcher | None = None) -> None:
+        super().__init__()
+        self.fetcher = fetcher
+
+    def __getitem__(self, key: str) -> Any:
+        if self.fetcher is not None and key in self.fetcher.urls:
+            self.fetcher.read.append(self.fetcher.urls[key])
+        return super().__getitem__(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
         if value is None:
@@ -86,9 +103,11 @@ class ImageCache(dict[str, Any]):
 
 
 class Rendered(bytes):
-    """A document's bytes, with the references its renderer refused to fetch."""
+    """A document's bytes, with the references its renderer refused to fetch and the files
+    it read (stylesheets, images, fonts; the templates themselves are known beforehand)."""
 
     warnings: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 class _Collect(logging.Handler):
@@ -153,11 +172,12 @@ class PdfRenderer:
         self.base_url = self.folder.as_uri() + "/"
         self.fetcher = FolderFetcher(self.folder, *folders)
         self.font_config = FontConfiguration()
-        self.images = ImageCache()
-        self.stylesheets = StylesheetCache()
+        self.images = ImageCache(self.fetcher)
+        self.stylesheets = StylesheetCache(self.fetcher.read)
 
     def render(self, context: dict[str, Any]) -> bytes:
         html = self.template.render(context)
+        self.fetcher.read.clear()
         with _weasyprint_errors() as log, self.stylesheets.active():
             document = weasyprint.HTML(string=html, base_url=self.base_url,
                                        url_fetcher=self.fetcher).render(
@@ -168,6 +188,7 @@ class PdfRenderer:
             raise RenderError("; ".join(dict.fromkeys(log.refused + log.errors)))
         result = Rendered(pdf)
         result.warnings = tuple(dict.fromkeys(log.refused))
+        result.reads = tuple(sorted({str(p) for p in self.fetcher.read}))
         return result
 
     def _set_metadata(self, metadata: Any, context: dict[str, Any]) -> bytes | None:

@@ -3,22 +3,30 @@
 A build appends each finished document to a journal beside the manifest; a build killed at
 any moment (SIGKILL included) leaves the journal, and the next build trusts every journaled
 document whose file is still intact and whose inputs have not changed.
+
+The journal is JSON lines, each line describing itself (``"journal": "docgen"``, its format,
+every manifest column and the files the render read): there is no header to lose, a line cut
+short by a kill does not parse and is ignored, and the next line starts on a fresh line.
 """
 
 from __future__ import annotations
 
-import csv
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO
 
 from docgen.files import sha256_file
-from docgen.manifest import COLUMNS, Outcome, read_manifest, safe_cell, unsafe_cell
+from docgen.fingerprint import FileDigests, with_files
+from docgen.manifest import COLUMNS, Outcome, read_manifest
 from docgen.plan import Item
+from docgen.record import read_record
 
-JOURNAL = ".docgen-journal.csv"
+JOURNAL = ".docgen-journal.jsonl"
+_OLD_JOURNAL = ".docgen-journal.csv"  # docgen before the self-describing journal
+_JOURNAL_FORMAT = 1
 _TEMPORARY = re.compile(r"^\..+\.tmp$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 DONE = ("ok", "unchanged")
@@ -40,14 +48,29 @@ class Previous:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.records: dict[tuple[str, str, str], dict[str, str]] = {}
-        for record in read_manifest(out) + _read_journal(out / JOURNAL):
-            if record.get("status") in (*DONE, "stale") and _SHA.match(record.get("sha256", "")):
-                self.records[(record["document"], record["key"], record["path"])] = record
+        record = read_record(out)
+        # What each document's render read, by path: from the last finished build's record,
+        # then from the journal of a build killed since.
+        self.files: dict[str, dict[str, str]] = dict(record.documents)
+        journal = read_journal(out / JOURNAL)
+        for line in journal:
+            self.files[line["path"]] = line.pop("files")
+        for line in read_manifest(out) + journal:
+            if line.get("status") in (*DONE, "stale") and _SHA.match(line.get("sha256", "")):
+                self.records[(line["document"], line["key"], line["path"])] = line
         self.documents = {(r["document"], r["key"]) for r in self.records.values()}
 
-    def unchanged(self, item: Item) -> dict[str, str] | None:
-        """The earlier record if the document would come out the same and is still intact."""
-        return self.intact(item.document.name, item.key or "", item.path, item.inputs)
+    def unchanged(self, item: Item, digests: FileDigests) -> tuple[dict[str, str], dict[str, str]] | None:
+        """The earlier record and the files it was made from, if the document would come out
+        the same (same plan inputs, and every file its render read has the same digest) and
+        its file is still intact."""
+        files = self.files.get(item.path)
+        if files is None:  # never recorded what it read: make it again
+            return None
+        current = {name: digests.sha(name) for name in files}
+        earlier = self.intact(item.document.name, item.key or "", item.path,
+                              with_files(item.inputs, current))
+        return (earlier, current) if earlier else None
 
     def intact(self, document: str, key: str, path: str, inputs: str) -> dict[str, str] | None:
         """The earlier record of ``path`` if made from the same ``inputs`` and not altered."""
@@ -71,35 +94,56 @@ class Previous:
                 and (self.out / r["path"]).is_file()]
 
 
-def _read_journal(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every complete, self-describing line of a journal (a line cut short is skipped)."""
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:
         return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        # A line cut short by a kill has fewer fields or a bad hash: skipped.
-        return [{k: unsafe_cell(v) for k, v in r.items()} for r in csv.DictReader(handle)
-                if None not in r.values() and None not in r]
+    lines = []
+    for raw in text.splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if (isinstance(line, dict) and line.get("journal") == "docgen"
+                and line.get("format") == _JOURNAL_FORMAT
+                and all(isinstance(line.get(c), str) for c in COLUMNS)
+                and isinstance(line.get("files"), dict)):
+            lines.append({**{c: line[c] for c in COLUMNS}, "files": line["files"]})
+    return lines
 
 
 class Journal:
-    """Appends each finished document; flushed per line so a killed process loses none."""
+    """Appends each finished document as one self-describing line, flushed as written, so a
+    process killed at any moment loses at most the line it was writing."""
 
     def __init__(self, out: Path) -> None:
         self.path = out / JOURNAL
-        new = not self.path.exists()
-        self.handle: TextIO = self.path.open("a", encoding="utf-8", newline="")
-        self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS, lineterminator="\n")
-        if new:
-            self.writer.writeheader()
+        (out / _OLD_JOURNAL).unlink(missing_ok=True)
+        self.handle: BinaryIO = self.path.open("ab")
+        if self.handle.tell() > 0:
+            with self.path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                if existing.read(1) != b"\n":  # a line cut short by a kill: start afresh
+                    self.handle.write(b"\n")
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status in DONE:
-            self.writer.writerow({k: safe_cell(v) for k, v in outcome.as_record().items()})
+            self.handle.write(journal_line(outcome))
             self.handle.flush()
 
     def close(self) -> None:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+
+
+def journal_line(outcome: Outcome, files: Mapping[str, str] | None = None) -> bytes:
+    """One journal line: the outcome's manifest columns and the files it was made from."""
+    line = {"journal": "docgen", "format": _JOURNAL_FORMAT, **outcome.as_record(),
+            "files": dict(outcome.files if files is None else files)}
+    return json.dumps(line, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
 
 
 def prune(out: Path, records: Iterable[dict[str, str]]) -> list[str]:

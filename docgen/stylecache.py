@@ -30,10 +30,16 @@ class _Recorder(logging.Handler):
 
 
 class StylesheetCache:
-    """Parsed stylesheets of one template, keyed by their source and how they were asked for."""
+    """Parsed stylesheets of one template, keyed by their source and how they were asked for.
 
-    def __init__(self) -> None:
+    ``reads`` is the list the template's URL fetcher appends each file it reads to: what parsing
+    a stylesheet read (its @imports and fonts) is replayed into it on a cache hit, so each
+    document still counts the files its stylesheets come from."""
+
+    def __init__(self, reads: list[Any] | None = None) -> None:
         self._sheets: dict[tuple[Any, ...], tuple[Any, list[Any], list[logging.LogRecord]]] = {}
+        self._reads = reads if reads is not None else []
+        self._files: dict[tuple[Any, ...], list[Any]] = {}
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -60,7 +66,9 @@ class StylesheetCache:
                 page_rules.extend(added_rules)
             for record in errors:
                 _LOGGER.handle(record)
+            self._reads.extend(self._files.get(key, ()))
             return sheet
+        first_read = len(self._reads)
         before = _side_state(kwargs)
         first_rule = len(page_rules) if page_rules is not None else 0
         recorder = _Recorder()
@@ -74,6 +82,8 @@ class StylesheetCache:
         if key is not None and _side_state(kwargs) == before:
             if len(self._sheets) >= _LIMIT:
                 self._sheets.clear()
+                self._files.clear()
+            self._files[key] = list(self._reads[first_read:])
             added = list(page_rules[first_rule:]) if page_rules is not None else []
             self._sheets[key] = (sheet, added, recorder.records)
         return sheet

@@ -85,6 +85,7 @@ class Done:
     sha256: str = ""
     error: str = ""
     warnings: tuple[str, ...] = ()  # e.g. a reference the renderer refused to fetch
+    reads: tuple[str, ...] = ()  # files the renderer read besides the template (CSS, images, fonts)
 
 
 def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
@@ -103,7 +104,8 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
                 continue
             try:
                 done.append(Done(task.index, sha256=atomic_write(task.target, result),
-                                 warnings=getattr(result, "warnings", ())))
+                                 warnings=getattr(result, "warnings", ()),
+                                 reads=getattr(result, "reads", ())))
             except OSError as err:
                 done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
     return done

@@ -20,13 +20,13 @@ LAYERS: list[set[str]] = [
     {"job", "sources", "fields", "roster", "sheet_files", "sheet_layout", "checks", "lint",
      "fingerprint", "manifest", "render_pdf", "render_docx", "fastdocx", "stylecache", "convert",
      "bundles", "thumbnails", "course_shape", "seal", "seal.keys", "seal.payload", "seal.qr",
-     "seal.xmp", "seal.settings"},
+     "seal.xmp", "seal.settings", "pdfstamps", "record"},
     {"validate", "plan"},
     {"resume", "workers", "postbuild", "overview", "overview.labels", "overview.table",
      "overview.page", "overview.sheet"},
     {"build", "check", "preview", "scaffold", "seal.verify", "seal.revoke", "seal.publish",
      "mail", "mail.config", "mail.log", "mail.plan", "mail.compose",
-     "mail.send", "mail.run"},
+     "mail.send", "mail.interrupt", "mail.run"},
     {"cli", "__main__"},
 ]
 

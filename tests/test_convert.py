@@ -172,9 +172,24 @@ for name in args[args.index("--outdir") + 2:]:
     if b"CRASH" in content:
         sys.exit(1)
     stem = os.path.splitext(os.path.basename(name))[0]
+    # A real (tiny) PDF, as docgen normalises what LibreOffice wrote with pikepdf; the input's
+    # bytes are a string in it, and PDF/A gets an XMP pdfaid mark and an output intent.
+    xmp = b"<x:xmpmeta><pdfaid:part>3</pdfaid:part><xmp:CreateDate>now</xmp:CreateDate></x:xmpmeta>"
+    marks = b"/Metadata 3 0 R /OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1 >>]" if pdfa else b""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R /Docgen (" + content + b") " + marks + b" >>",
+               b"<< /Type /Pages /Kids [] /Count 0 >>",
+               b"<< /Type /Metadata /Subtype /XML /Length %d >>\\nstream\\n" % len(xmp) + xmp
+               + b"\\nendstream"][:3 if pdfa else 2]
+    data, offsets = b"%PDF-1.4\\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(data))
+        data += b"%d 0 obj\\n" % number + body + b"\\nendobj\\n"
+    xref = len(data)
+    data += b"xref\\n0 %d\\n0000000000 65535 f \\n" % (len(objects) + 1)
+    data += b"".join(b"%010d 00000 n \\n" % o for o in offsets)
+    data += b"trailer\\n<< /Size %d /Root 1 0 R >>\\nstartxref\\n%d\\n%%%%EOF\\n" % (len(objects) + 1, xref)
     with open(os.path.join(outdir, stem + ".pdf"), "wb") as pdf:
-        pdf.write(b"%PDF-1.4\\n" + content + (b"<pdfaid:part>3</pdfaid:part>" if pdfa else b"")
-                  + b"\\n%%EOF\\n")
+        pdf.write(data)
 """
 
 
@@ -256,3 +271,34 @@ def test_pdfa_ignored_by_an_old_libreoffice_is_a_failure(fake_soffice: Path, tmp
     assert "7.4" in str(error)
     assert not doc.with_suffix(".pdf").exists()
     assert convert_to_pdf([doc], pdf_variant=None, workdir=tmp_path)[doc] == doc.with_suffix(".pdf")
+
+
+def test_same_docx_converted_twice_gives_the_same_bytes(soffice: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """LibreOffice's dates, IDs and profile time are set from the build: two conversions of
+    one DOCX, seconds apart, are byte-identical and still PDF/A with the build's date."""
+    import time
+
+    import pikepdf
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1772409600")  # 2026-03-02 00:00 UTC
+    first = write_docx(tmp_path / "a" / "lettera.docx", NAMES[0])
+    second = tmp_path / "b" / "lettera.docx"
+    second.parent.mkdir()
+    second.write_bytes(first.read_bytes())
+    assert convert_to_pdf([first], pdf_variant="pdf/a-2b", workdir=tmp_path)[first] == \
+        first.with_suffix(".pdf")
+    time.sleep(1.1)  # LibreOffice stamps the time to the second
+    convert_to_pdf([second], pdf_variant="pdf/a-2b", workdir=tmp_path)
+    data = first.with_suffix(".pdf").read_bytes()
+    assert data == second.with_suffix(".pdf").read_bytes()
+    reader = PdfReader(first.with_suffix(".pdf"))
+    assert reader.xmp_metadata.pdfaid_part == "2"
+    assert NAMES[0] in pdf_text(first.with_suffix(".pdf"))
+    with pikepdf.open(first.with_suffix(".pdf")) as pdf:
+        assert str(pdf.docinfo["/CreationDate"]) == "D:20260302000000Z"
+        assert b"<xmp:CreateDate>2026-03-02T00:00:00Z<" in pdf.Root.Metadata.read_bytes()
+        assert len(pdf.Root.OutputIntents) == 1
+        icc = pdf.Root.OutputIntents[0].DestOutputProfile.read_bytes()
+        assert icc[24:30] == bytes([0x07, 0xEA, 0, 3, 0, 2])  # 2026-03-02 in the ICC header
+        assert bytes(pdf.trailer.ID[0]) == bytes(pdf.trailer.ID[1])

@@ -152,3 +152,60 @@ def test_second_build_into_the_same_folder_is_refused(make_job: Callable[..., Pa
     assert "another docgen build is running on" in result.stderr
     assert not (out / "manifest.csv").exists()
     assert build(job, out)[0] == 0
+
+
+def _start_build(job: Path, out: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "docgen", "build", str(job), "--out", str(out), "-j", "1", "-q"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not ready():
+        time.sleep(0.005)
+    assert process.poll() is None, "the build finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def test_journal_survives_two_kills_the_first_before_its_first_line(
+        make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """kill -9 before the journal's first line, then again mid-build: every complete line
+    is trusted by the next build, which makes only the rest."""
+    from docgen.resume import read_journal
+
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(40)]
+    job, out = make_job(rows=rows), tmp_path / "out"
+    journal = out / JOURNAL
+    first = _start_build(job, out)
+    _kill_when(first, lambda: journal.exists() and journal.stat().st_size == 0)
+    assert journal.read_bytes() == b""
+    second = _start_build(job, out)
+    _kill_when(second, lambda: journal.exists() and journal.read_bytes().count(b"\n") > 8)
+    trusted = read_journal(journal)
+    assert len(trusted) >= 8
+    code, _stdout, lines = build(job, out)
+    assert code == 0
+    unchanged = {line["path"] for line in lines if line["status"] == "unchanged"}
+    assert {line["path"] for line in trusted} <= unchanged
+    assert sum(line["status"] in ("ok", "unchanged") for line in lines) == 81
+    check_hashes(out)
+
+
+def test_journal_line_cut_short_is_skipped_and_the_next_starts_afresh(tmp_path: Path) -> None:
+    """A line cut by a kill is ignored; lines appended after it are read back whole."""
+    from docgen.manifest import Outcome
+    from docgen.resume import Journal, journal_line, read_journal
+
+    done = Outcome("attestato", "ok", row=2, key="'=1+1", path="a/b.pdf", sha256="0" * 64,
+                   inputs="x", files={"t.html": "1" * 64})
+    (tmp_path / JOURNAL).write_bytes(journal_line(done) + journal_line(done)[:30])
+    journal = Journal(tmp_path)
+    journal.add(Outcome("attestato", "ok", row=3, key="K", path="c.pdf", sha256="2" * 64))
+    journal.close()
+    lines = read_journal(tmp_path / JOURNAL)
+    assert [(line["key"], line["path"]) for line in lines] == [("'=1+1", "a/b.pdf"), ("K", "c.pdf")]
+    assert lines[0]["files"] == {"t.html": "1" * 64}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import mimetypes
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -25,6 +26,9 @@ BUILD_POLICY = default.clone(cte_type="7bit")
 # Python before 3.13 drops the space between two encoded words when it folds a header, so an
 # accented subject would arrive as "clienti –Mariù"; lines up to RFC 5322's 998 need no folding.
 WIRE_POLICY = SMTP.clone(max_line_length=998)
+# A draft's content digest (addresses, texts, attachments, Message-ID; not its Date): a draft
+# whose digest is unchanged is not written again.
+DRAFT_HEADER = "X-Docgen-Draft"
 
 
 class Composer:
@@ -51,6 +55,14 @@ class Composer:
         except Exception as err:  # a template that fails on this row: that message fails
             return item.delivery("failed", f"cannot make the message: {describe(err)}")
         return item.delivery("planned", item.why, subject=subject)
+
+    def fingerprint(self, item: Pending) -> str:
+        """What a draft says, digested: equal digests, equal drafts (but for the Date)."""
+        c = self.config
+        parts = [c.sender, item.to, c.reply_to, c.bcc, item.message_id, *self.texts(item),
+                 [(a.name, a.sha256) for a in item.attachments]]
+        text = json.dumps(parts, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def message(self, item: Pending, *, draft: bool) -> EmailMessage:
         subject, body, html = self.texts(item)

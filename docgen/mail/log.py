@@ -1,4 +1,9 @@
-"""The mail log: one CSV line per message sent or drafted, appended and synced before going on."""
+"""The mail log: CSV lines appended and synced to disk before going on.
+
+Sending is logged twice, for exactly-once delivery: ``sending`` with the Message-ID before the
+DATA command, then ``sent`` once the server has accepted the message (or ``refused`` when it
+answered that it did not take it). A ``sending`` line with neither after it is a message that
+may have reached the server: it is never sent again without ``--resend``."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ MAIL_FOLDER = "mail"
 LOG = "log.csv"
 # ``status`` comes last: a line cut short by a killed run has no valid status and is ignored.
 COLUMNS = ("time", "key", "message_id", "recipients", "files", "sha256", "status")
-STATUSES = ("sent", "draft")
+STATUSES = ("sending", "sent", "refused", "draft")
 
 
 @dataclass(frozen=True)

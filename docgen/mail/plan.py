@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from docgen.bundles import BUNDLES_FOLDER
+from docgen.checks import SEVERAL_ADDRESSES_FIX, several_addresses
 from docgen.clock import build_date
 from docgen.errors import DocgenError, JobError, UnusableError, suggest
 from docgen.fields import names_used
@@ -19,11 +20,15 @@ from docgen.mail.config import TEXT_KEYS, MailConfig, is_address, split_addresse
 from docgen.mail.log import MAIL_FOLDER, LogEntry
 from docgen.names import field_name, sanitize_segment
 from docgen.plan import Labeller
-from docgen.roster import Roster
+from docgen.record import RECORD, read_record, row_values
+from docgen.roster import Roster, Row
 from docgen.templating import BUILTINS, make_environment, row_context
 from docgen.validate import job_fields, missing_field, read_job_roster
 
-Status = Literal["sent", "draft", "planned", "skipped", "failed"]
+# uncertain: an earlier run handed the message over and never heard back (see log.py);
+# by hand: the worker has no address, on purpose (the address field is optional).
+Status = Literal["sent", "draft", "planned", "skipped", "failed", "uncertain", "by hand"]
+Resend = bool | frozenset[str]  # --resend: everything (True), or the workers with these keys
 MAIL_NAMES = BUILTINS | {"documents"}  # what subject and body see besides the row's fields
 _MB = 1024 * 1024
 
@@ -94,6 +99,18 @@ MailItem = Pending | Delivery
 OnDelivery = Callable[[Delivery], None]
 
 
+def uncertain_message(key: str | None, message_id: str, why: str = "") -> str:
+    """What a worker whose message may have reached the server is told, and what to do."""
+    again = f"docgen mail --resend {key}" if key else "docgen mail --to-office ... --resend"
+    detail = f" ({why})" if why else ""
+    return (f"may have been delivered (Message-ID {message_id}){detail}: ask the recipient or "
+            f"the server's log, and only if it did not arrive run {again}")
+
+
+def resends(resend: Resend, key: str) -> bool:
+    return resend is True or (isinstance(resend, frozenset) and key in resend)
+
+
 def message_id(config: MailConfig, job: Job, key: str | None, to: Sequence[str],
                shas: Sequence[str], sends: int) -> str:
     """The same message gets the same Message-ID, so a resend after a crash can be recognised."""
@@ -103,34 +120,47 @@ def message_id(config: MailConfig, job: Job, key: str | None, to: Sequence[str],
 
 def _decide(log: Sequence[LogEntry], key: str, to: Sequence[str], shas: Sequence[str],
             resend: bool) -> tuple[str, int, LogEntry | None]:
-    """Why this message goes (or the log line saying it went already), and how many went before."""
-    sent = [e for e in log if e.status == "sent" and e.key == key
-            and (key or set(to) <= set(e.recipients))]
+    """Why this message goes (or the log line saying it went already, or may have), and how
+    many went before. A message logged ``sending`` whose last line is still that may have
+    reached the server: it counts as gone until ``--resend``."""
+    mine = [e for e in log if e.key == key and (key or set(to) <= set(e.recipients))]
+    last = {e.message_id: e for e in mine}  # each message's latest line
+    sent = [e for e in mine if e.status == "sent"]
+    open_ = [e for e in last.values() if e.status == "sending"]
     same_files = [e for e in sent if set(e.sha256) == set(shas)]
     same = [e for e in same_files if set(to) <= set(e.recipients)]
-    if same and not resend:
-        return "", len(sent), same[-1]
-    reason = ("resend" if same else "new" if not sent
+    maybe = [e for e in open_ if set(e.sha256) == set(shas) and set(to) <= set(e.recipients)]
+    if (same or maybe) and not resend:
+        return "", len(sent), (same or maybe)[-1]
+    reason = ("resend" if same or maybe else "new" if not sent
               else "not reached" if same_files else "documents changed")
     return reason, len(sent), None
 
 
 def _skipped(key: str | None, row: int | None, to: Sequence[str], files: Sequence[str],
              done: LogEntry) -> Delivery:
+    if done.status == "sending":
+        return Delivery("uncertain", key=key, row=row, recipients=tuple(to), files=tuple(files),
+                        message_id=done.message_id,
+                        message=uncertain_message(key, done.message_id,
+                                                  f"handed to the server on {done.time}"))
     return Delivery("skipped", key=key, row=row, recipients=tuple(to), files=tuple(files),
                     message_id=done.message_id,
                     message=f"already sent on {done.time}; --resend sends again")
 
 
 def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
-                 log: Sequence[LogEntry], resend: bool) -> list[MailItem]:
-    """One item per roster row: a message to make, or why there is none."""
+                 log: Sequence[LogEntry], resend: Resend) -> list[MailItem]:
+    """One item per roster row: a message to make, or why there is none. Names and addresses
+    are the build's: a row edited since the build is refused until the next build."""
     roster = read_job_roster(job, job_fields(job))  # the rows build made documents for
     texts = {name: getattr(config, name) for name in TEXT_KEYS}
     if problems := field_problems(job, roster, config.to_field, texts):
         raise UnusableError(problems)
     to_field = _to_field(job, config, roster)
     labeller = Labeller(job) if job.label else None
+    built = _built_rows(out)
+    _check_resend_keys(job, roster, resend)
     by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)
     for record in records:
         if record.get("key"):
@@ -148,6 +178,9 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         if key is None:
             items.append(replace(fail, message=f"the key field '{job.key}' is empty"))
             continue
+        if lines and (changed := _changed_since_build(built.get(key), row)) is not None:
+            items.append(replace(fail, message=changed))
+            continue
         if not ok:
             if failed:
                 items.append(replace(fail, message=f"no documents to send: {', '.join(failed)} failed "
@@ -160,12 +193,21 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
                                       message="no documents for this worker in this build"))
             continue
         cell = roster.cell(to_field, row.number)
-        to = split_addresses(row.value(to_field))
+        address = row.value(to_field)
+        if address is None and to_field in job.optional:
+            items.append(Delivery("by hand", key=key, row=row.number,
+                                  message="no address: deliver by hand"))
+            continue
+        to = split_addresses(address)
         bad = [a for a in to if not is_address(a)]
-        if not to or bad:
-            problem = f"not an e-mail address: {', '.join(bad)}" if bad else "no e-mail address"
-            items.append(replace(fail, message=f"{problem} (cell {cell}): fix the roster, or deliver "
-                                 "by hand"))
+        several = several_addresses(str(address)) if address is not None else None
+        if not to or bad or several:
+            problem = (several if several else f"not an e-mail address: {', '.join(bad)}" if bad
+                       else "no e-mail address")
+            fix = (SEVERAL_ADDRESSES_FIX if several else "fix the roster, or deliver by hand"
+                   if to else f"fix the roster, or list '{to_field}' in [job] optional to "
+                   "deliver by hand")
+            items.append(replace(fail, message=f"{problem} (cell {cell}): {fix}"))
             continue
         try:
             attachments = _attachments(out, ok, config.max_attachment_bytes)
@@ -173,7 +215,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
             items.append(replace(fail, recipients=tuple(to), message=str(err)))
             continue
         shas = [a.sha256 for a in attachments]
-        reason, sends, done = _decide(log, key, to, shas, resend)
+        reason, sends, done = _decide(log, key, to, shas, resends(resend, key))
         if done is not None:
             items.append(replace(_skipped(key, row.number, to, [a.name for a in attachments], done),
                                  label=label))
@@ -187,8 +229,41 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
     return items
 
 
+def _built_rows(out: Path) -> dict[str, dict[str, Any]]:
+    """The rows the build in ``out`` made its documents from (record.py)."""
+    record = read_record(out)
+    if not record.found:
+        raise UnusableError([DocgenError(
+            f"no record of the build's rows in {out} ({RECORD})",
+            hint="run docgen build first (a build by this version of docgen writes it)")])
+    return record.rows
+
+
+def _changed_since_build(built: Mapping[str, Any] | None, row: Row) -> str | None:
+    """Why this worker cannot be mailed what the build made, or None."""
+    if built is None:
+        return "not in the last build: run docgen build first, then mail again"
+    now, then = row_values(row), built.get("fields", {})
+    changed = sorted(f for f in set(now) | set(then) if now.get(f) != then.get(f))
+    if changed:
+        return (f"the roster row changed since the build ({', '.join(changed)}): run docgen "
+                "build first, so the documents and the message match the roster, then mail again")
+    return None
+
+
+def _check_resend_keys(job: Job, roster: Roster, resend: Resend) -> None:
+    if not isinstance(resend, frozenset):
+        return
+    keys = {str(r.value(job.key)) for r in roster.rows if r.value(job.key) is not None}
+    if unknown := sorted(resend - keys):
+        raise UnusableError([DocgenError(
+            f"--resend {k}: no worker has this {job.key}", file=roster.name,
+            hint=suggest(k, keys) or "give the key as the manifest shows it") for k in unknown])
+
+
 def office_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapping[str, str]],
-                 log: Sequence[LogEntry], address: str, resend: bool, *, dry_run: bool) -> list[MailItem]:
+                 log: Sequence[LogEntry], address: str, resend: Resend, *,
+                 dry_run: bool) -> list[MailItem]:
     """One message to an office: the whole batch as one zip (made unless ``dry_run``)."""
     if not is_address(address):
         raise UnusableError([DocgenError(f"--to-office: not an e-mail address: {address!r}")])
@@ -205,7 +280,7 @@ def office_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
         return [replace(failed, message=str(err))]
     # The documents' fingerprints, not the zip's: "the same documents" is what must not go twice.
     shas = tuple(r["sha256"] for r in ok)
-    reason, sends, done = _decide(log, "", [address], shas, resend)
+    reason, sends, done = _decide(log, "", [address], shas, resend is True)
     if done is not None:
         return [_skipped(None, None, [address], [name], done)]
     zipped = Attachment(name, f"{MAIL_FOLDER}/{name}", "", 0)

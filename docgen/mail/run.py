@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from docgen.errors import DocgenError, JobError, UnusableError, describe
+from docgen.errors import DocgenError, JobError, UnusableError, describe, signal_exit_code
 from docgen.files import atomic_write
 from docgen.job import Job
-from docgen.mail.compose import WIRE_POLICY, Composer, entry
+from docgen.mail.compose import DRAFT_HEADER, WIRE_POLICY, Composer, entry
 from docgen.mail.config import load_mail_config, smtp_credentials
+from docgen.mail.interrupt import Stop
 from docgen.mail.log import MAIL_FOLDER, append_log, mail_lock, read_log
-from docgen.mail.plan import Delivery, MailItem, OnDelivery, Status, office_items, worker_items
+from docgen.mail.plan import (
+    Delivery,
+    MailItem,
+    OnDelivery,
+    Resend,
+    Status,
+    office_items,
+    worker_items,
+)
 from docgen.manifest import read_manifest
 from docgen.names import sanitize_segment
 
@@ -27,6 +36,8 @@ class MailReport:
     """Every message's fate, their counts and the exit code they mean."""
 
     deliveries: list[Delivery] = field(default_factory=list)
+    stopped: int | None = None  # the signal (SIGINT, SIGTERM) that stopped mailing
+    stopped_name: str = ""
 
     def count(self, status: Status) -> int:
         return sum(1 for d in self.deliveries if d.status == status)
@@ -35,6 +46,11 @@ class MailReport:
     def failed(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status == "failed"]
 
+    @property
+    def uncertain(self) -> list[Delivery]:
+        """Messages an earlier (or this) run handed over without hearing back."""
+        return [d for d in self.deliveries if d.status == "uncertain"]
+
     def reasons(self) -> Counter[str]:
         """Why the messages that go (or would) go: new, not reached, documents changed..."""
         return Counter(d.reason for d in self.deliveries
@@ -42,15 +58,19 @@ class MailReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        if self.stopped:
+            return signal_exit_code(self.stopped)
+        return 1 if self.failed or self.uncertain else 0
 
 
 
 def deliver_mail(job: Job, out: Path, *, mode: Mode | None = None, office: str | None = None,
-                 resend: bool = False, dry_run: bool = False, on_delivery: OnDelivery | None = None,
+                 resend: Resend = False, dry_run: bool = False, on_delivery: OnDelivery | None = None,
                  environ: Mapping[str, str] | None = None) -> MailReport:
     """Draft or send each worker's ok documents of the build in ``out`` (or, with ``office``, one
-    zip of the whole batch to that address); skips what the mail log shows as already sent.
+    zip of the whole batch to that address); skips what the mail log shows as already sent,
+    or as handed to the server without an answer (``resend``: True for everything, or the
+    keys of the workers to send again).
 
     ``mode`` defaults to ``send`` when ``[mail.smtp]`` is set, else ``drafts``. Fatal problems
     (config, no build, server unreachable) raise before anything is sent.
@@ -87,19 +107,22 @@ def deliver_mail(job: Job, out: Path, *, mode: Mode | None = None, office: str |
         for item in plan():
             emit(item if isinstance(item, Delivery) else composer.planned(item))
         return report
-    with mail_lock(out):
+    stop = Stop()
+    with stop.catching(), mail_lock(out):
         items = plan()
         if mode == "drafts":
-            write_drafts(items, composer, out, emit)
+            write_drafts(items, composer, out, emit, stop)
         else:
             assert config.smtp is not None
-            send_all(items, composer, config, credentials, out, emit)
+            send_all(items, composer, config, credentials, out, emit, stop)
+    report.stopped, report.stopped_name = stop.signum, stop.name
     return report
 
 
 def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
-                 emit: OnDelivery) -> None:
-    """One .eml per message in ``mail/``, written atomically and logged as a draft."""
+                 emit: OnDelivery, stop: Stop | None = None) -> None:
+    """One .eml per message in ``mail/``, written atomically and logged as a draft; a draft
+    already there with the same content is left alone and not logged again (``unchanged``)."""
     used: set[str] = set()
     for item in items:
         if isinstance(item, Delivery):
@@ -111,11 +134,32 @@ def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
             name = sanitize_segment(f"{stem} row {item.row}.eml")
         used.add(name.casefold())
         relative = f"{MAIL_FOLDER}/{name}"
+        if stop is not None and stop.signum:
+            emit(item.delivery("failed", f"not written: interrupted ({stop.name})"))
+            continue
         try:
-            data = composer.message(item, draft=True).as_bytes(policy=WIRE_POLICY)
-            atomic_write(out / relative, data)
+            fingerprint = composer.fingerprint(item)
+            if _draft_fingerprint(out / relative) == fingerprint:
+                emit(replace(item.delivery("draft", "unchanged", path=relative), reason="unchanged"))
+                continue
+            message = composer.message(item, draft=True)
+            message[DRAFT_HEADER] = fingerprint
+            atomic_write(out / relative, message.as_bytes(policy=WIRE_POLICY))
         except Exception as err:  # this message fails; the others go on
             emit(item.delivery("failed", f"cannot make the message: {describe(err)}"))
             continue
         append_log(out, entry(item, "draft", item.to))
         emit(item.delivery("draft", item.why, path=relative))
+
+
+def _draft_fingerprint(path: Path) -> str | None:
+    """The fingerprint header of the draft at ``path``, or None."""
+    from email import message_from_binary_file
+    from email.policy import default
+
+    try:
+        with path.open("rb") as handle:
+            value = message_from_binary_file(handle, policy=default).get(DRAFT_HEADER)
+    except OSError:
+        return None
+    return str(value) if value else None

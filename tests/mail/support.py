@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -20,6 +21,8 @@ from aiosmtpd.controller import Controller
 from docgen.job import load_job
 from docgen.mail.run import MailReport, deliver_mail
 from docgen.manifest import Outcome, write_manifest
+from docgen.record import write_record
+from docgen.roster import read_roster
 from tests.conftest import write_xlsx
 
 HEADER = ["Cognome", "Nome", "Codice fiscale", "Email"]
@@ -117,7 +120,16 @@ def make_mail_job(tmp_path: Path, *, mail: str = MAIL, smtp_port: int | None = N
     """) + textwrap.dedent(mail) + smtp + smtp_extra, encoding="utf-8")
     out = tmp_path / "out"
     write_documents(out, rows)
+    record_rows(job, out)
     return job, out
+
+
+def record_rows(job: Path, out: Path) -> None:
+    """Record the roster's rows as a build does (mail sends what the build made)."""
+    loaded = load_job(job)
+    roster = read_roster(loaded.roster, sheet=loaded.sheet, columns=loaded.columns)
+    rows = {str(r.value(loaded.key)): r for r in roster.rows if r.value(loaded.key) is not None}
+    write_record(out, [], rows)
 
 
 class Mailbox:
@@ -125,9 +137,32 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.received: list[Any] = []
+        self.lost: list[Any] = []  # arrived, but the line dropped before the answer
         self.refuse: set[str] = set()
-        self.drop_after: int | None = None  # close the connection at DATA once this many arrived
+        self.drop_after: int | None = None  # drop the line once this many messages arrived
         self.drops_left: int | None = None  # None: keep dropping
+        # Where the line drops: at MAIL (before the message is handed over: safe to retry), or
+        # at DATA after the message arrived and before the answer (it may have been delivered).
+        self.drop_at = "MAIL"
+        self.delay = 0.0  # seconds before answering DATA (a slow server, to interrupt)
+
+    def _drop(self, server: Any, stage: str) -> bool:
+        if (self.drop_at != stage or self.drop_after is None
+                or len(self.received) < self.drop_after
+                or (self.drops_left is not None and self.drops_left <= 0)):
+            return False
+        if self.drops_left is not None:
+            self.drops_left -= 1
+        server.transport.close()
+        return True
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        if self._drop(server, "MAIL"):
+            return "421 4.3.0 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -137,11 +172,10 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.drop_after is not None and len(self.received) >= self.drop_after and (
-                self.drops_left is None or self.drops_left > 0):
-            if self.drops_left is not None:
-                self.drops_left -= 1
-            server.transport.close()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self._drop(server, "DATA"):
+            self.lost.append(envelope)  # it arrived; the sender never hears so
             return "421 4.3.0 closing"
         self.received.append(envelope)
         return "250 OK"

@@ -113,3 +113,86 @@ def test_real_build_then_drafts(make_job: Any, tmp_path: Path) -> None:
     files = attachments(message)
     assert files == {"attestato.pdf": (out / key / "attestato.pdf").read_bytes(),
                      "lettera.docx": (out / "D'Angelo_Niccolò/lettera.docx").read_bytes()}
+
+
+def test_unchanged_drafts_are_neither_rewritten_nor_logged(tmp_path: Path) -> None:
+    """A second drafts run with nothing changed rewrites no .eml and logs nothing
+    ('0 new, 3 unchanged'); a worker whose document changed gets a new draft."""
+    from tests.mail.support import write_manifest_sha
+
+    job, out = make_mail_job(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["mail", str(job), "--out", str(out)])
+    assert first.stdout.startswith("3 drafted (3 new, 0 unchanged), 0 failed"), first.output
+    drafts = {p: p.stat().st_mtime_ns for p in (out / "mail").glob("*.eml")}
+    logged = len(log_lines(out))
+    second = runner.invoke(cli, ["mail", str(job), "--out", str(out)])
+    assert second.exit_code == 0
+    assert second.stdout.startswith("3 drafted (0 new, 3 unchanged), 0 failed"), second.output
+    assert {p: p.stat().st_mtime_ns for p in (out / "mail").glob("*.eml")} == drafts
+    assert len(log_lines(out)) == logged
+    (out / KEYS[2] / "attestato.pdf").write_bytes(b"%PDF- rebuilt")
+    write_manifest_sha(out, KEYS[2], "attestato.pdf")
+    third = runner.invoke(cli, ["mail", str(job), "--out", str(out)])
+    assert third.stdout.startswith("3 drafted (1 new, 2 unchanged)"), third.stdout
+    changed = message_from_bytes((out / "mail" / f"{KEYS[2]}.eml").read_bytes(), policy=default)
+    assert attachments(changed)["attestato.pdf"] == b"%PDF- rebuilt"
+    assert len(log_lines(out)) == logged + 1
+
+
+def test_cli_resend_takes_keys(tmp_path: Path, server: tuple[Mailbox, int]) -> None:
+    """--resend KEY sends that worker again, plain --resend everyone; an unknown key is an
+    error before anything is sent."""
+    box, port = server
+    job, out = make_mail_job(tmp_path, smtp_port=port)
+    runner = CliRunner(env={"DOCGEN_SMTP_USER": None, "DOCGEN_SMTP_PASSWORD": None})
+    assert runner.invoke(cli, ["mail", str(job), "--out", str(out)]).exit_code == 0
+    one = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--resend", KEYS[1]])
+    assert one.exit_code == 0 and one.stdout.startswith("1 sent, 2 skipped (1 resend)")
+    assert box.to() == [*ADDRESSES, ADDRESSES[1]]
+    unknown = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--resend", "NOPE"])
+    assert unknown.exit_code == 2 and "--resend NOPE: no worker has this codice_fiscale" in \
+        unknown.stderr
+    every = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--resend"])
+    assert every.exit_code == 0 and every.stdout.startswith("3 sent (3 resend)")
+    assert len(box.received) == 7
+
+
+def test_forced_rebuild_leaves_nothing_to_send(make_job: Any, tmp_path: Path,
+                                               server: tuple[Mailbox, int]) -> None:
+    """Real build (HTML PDFs, DOCX and their LibreOffice PDFs), real sending; build --force
+    makes every file again with the same bytes, so mail --dry-run has nothing to send."""
+    box, port = server
+    rows = [[*row, f"{strip_accents(row[1]).lower()}@example.org"] for row in BUILD_WORKERS]
+    documents = """
+        [[document]]
+        name = "attestato"
+        template = "templates/attestato.html"
+
+        [[document]]
+        name = "lettera"
+        template = "templates/lettera.docx"
+        pdf = true
+
+        [[document]]
+        name = "elenco"
+        template = "templates/elenco.html"
+        scope = "batch"
+    """
+    job = make_job(rows=rows, header=[*BUILD_HEADER, "E-mail"], documents=documents)
+    with job.open("a", encoding="utf-8") as handle:
+        handle.write('\n[mail]\nfrom = "formazione@example.org"\nto = "E-mail"\n'
+                     'subject = "Documenti {{ nome }}"\nbody = "Gentile {{ nome }}"\n'
+                     f'[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+    out = tmp_path / "out"
+    runner = CliRunner(env={"DOCGEN_SMTP_USER": None, "DOCGEN_SMTP_PASSWORD": None})
+    assert runner.invoke(cli, ["build", str(job), "--out", str(out), "-j", "1"]).exit_code == 0
+    sent = runner.invoke(cli, ["mail", str(job), "--out", str(out)])
+    assert sent.exit_code == 0 and sent.stdout.startswith("3 sent"), sent.output
+    forced = runner.invoke(cli, ["build", str(job), "--out", str(out), "-j", "1", "--force"])
+    assert forced.exit_code == 0 and "0 unchanged" not in forced.stdout
+    assert "3 PDF(s) converted" in forced.stdout
+    dry = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--dry-run"])
+    assert dry.exit_code == 0
+    assert [line.split("\t")[0] for line in dry.stdout.splitlines()[:3]] == ["skipped"] * 3
+    assert "planned" not in dry.stdout and len(box.received) == 3

@@ -49,7 +49,12 @@ def test_send_each_worker_their_own_documents(tmp_path: Path, server: tuple[Mail
         assert f"Gentile {name} {surname}" in text and "attestato.pdf, lettera.docx" in text
         escaped = f"<b>{name} {surname}</b>".replace("'", "&#39;")  # autoescaped
         assert escaped in message.get_body(("html",)).get_content()
-    lines = log_lines(out)
+    logged = log_lines(out)
+    # Each message is logged "sending" (before DATA), then "sent" (after the server's answer).
+    assert [(line["key"], line["status"]) for line in logged] == [
+        (key, status) for key in KEYS for status in ("sending", "sent")]
+    assert [line["message_id"] for line in logged[::2]] == [line["message_id"] for line in logged[1::2]]
+    lines = [line for line in logged if line["status"] == "sent"]
     assert [line["key"] for line in lines] == KEYS and {line["status"] for line in lines} == {"sent"}
     first = lines[0]
     assert first["sha256"].split() == [hashlib.sha256((out / KEYS[0] / f).read_bytes()).hexdigest()
@@ -156,3 +161,49 @@ def test_office_gets_one_zip_of_the_batch(tmp_path: Path, server: tuple[Mailbox,
             assert archive.read(name) == (out / name).read_bytes()
     assert box.messages()[0]["Subject"] == "gol-2026: 7 documenti"  # the job is it_IT
     assert deliver(job, out, office="ufficio@example.org").deliveries[0].status == "skipped"
+
+
+def test_line_dropped_before_the_answer_is_never_resent_silently(
+        tmp_path: Path, server: tuple[Mailbox, int]) -> None:
+    """The message reached the server but the line dropped before its answer: that worker is
+    reported 'may have been delivered (Message-ID ...)', is not sent again by re-runs, and
+    --resend KEY sends it again once."""
+    box, port = server
+    job, out = make_mail_job(tmp_path, smtp_port=port)
+    box.drop_at, box.drop_after, box.drops_left = "DATA", 1, 1
+    first = deliver(job, out)
+    assert [d.status for d in first.deliveries] == ["sent", "uncertain", "sent"]
+    message_id = first.deliveries[1].message_id
+    assert f"may have been delivered (Message-ID {message_id})" in first.deliveries[1].message
+    assert f"docgen mail --resend {KEYS[1]}" in first.deliveries[1].message
+    assert first.exit_code == 1
+    assert len(box.lost) == 1 and box.to() == [ADDRESSES[0], ADDRESSES[2]]
+    again = deliver(job, out)
+    assert [d.status for d in again.deliveries] == ["skipped", "uncertain", "skipped"]
+    assert len(box.received) == 2
+    resent = deliver(job, out, resend=frozenset({KEYS[1]}))
+    assert [d.status for d in resent.deliveries] == ["skipped", "sent", "skipped"]
+    assert resent.deliveries[1].reason == "resend"
+    assert box.to() == [ADDRESSES[0], ADDRESSES[2], ADDRESSES[1]]
+    assert [d.status for d in deliver(job, out).deliveries] == ["skipped"] * 3
+
+
+def test_refused_at_data_is_not_a_maybe(tmp_path: Path, server: tuple[Mailbox, int]) -> None:
+    """A server that answers 'no' to the message itself did not take it: logged refused, and
+    the next run sends it normally."""
+    from docgen.mail.log import read_log
+
+    box, port = server
+    job, out = make_mail_job(tmp_path, smtp_port=port)
+    original = box.handle_DATA
+
+    async def refuse(server: Any, session: Any, envelope: Any) -> str:
+        return "554 5.6.0 message rejected"
+
+    box.handle_DATA = refuse  # type: ignore[method-assign]
+    first = deliver(job, out)
+    assert [d.status for d in first.deliveries] == ["failed"] * 3
+    assert {e.status for e in read_log(out)} == {"sending", "refused"}
+    box.handle_DATA = original  # type: ignore[method-assign]
+    assert [d.status for d in deliver(job, out).deliveries] == ["sent"] * 3
+    assert box.to() == ADDRESSES
