@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from docgen.files import exclusive, inside
+from docgen.files import OutputFolder
 from docgen.job import Job
+from docgen.lifecycle import Interrupted
 from docgen.manifest import BuildReport, Outcome, write_manifest
 from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
@@ -29,10 +30,16 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     (default: one per core).
     """
     plan = plan or make_plan(job)
-    out.mkdir(parents=True, exist_ok=True)
-    with exclusive(out / LOCK, "docgen build"):
-        return _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
-                      partial=partial, force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+    folder = OutputFolder(out)
+    folder.create()
+    with folder.lock(LOCK, "docgen build"):
+        try:
+            return _build(job, out, plan, jobs=jobs or default_jobs(job.limits),
+                          fail_fast=fail_fast, partial=partial, force=force,
+                          prune_stale=prune_stale, on_outcome=on_outcome)
+        except OSError as err:  # disk full, folder made read-only meanwhile: the journal
+            # keeps what was finished, so the next run makes only the rest
+            raise folder.unwritable(err, out / str(err.filename or "")) from err
 
 
 def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
@@ -40,10 +47,13 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     remove_orphans(out)
     previous = Previous(out)
     journal = Journal(out)
+    written = 0
     outcomes: dict[int, Outcome] = {}
     report = BuildReport()
 
     def note(outcome: Outcome) -> None:
+        nonlocal written
+        written += outcome.status == "ok"
         journal.add(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -64,8 +74,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
             record(index, _outcome(item, "unchanged", path=item.path, sha256=earlier["sha256"],
                                    message=item.message))
         else:
-            tasks.append(Task(index, item.document.name, dict(item.context or {}),
-                              inside(out, item.path)))
+            tasks.append(Task(index, item.document.name, dict(item.context or {}), item.path,
+                              out))
 
     def stop() -> bool:
         return fail_fast and failures > 0
@@ -74,8 +84,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         for done in run_tasks(job, tasks, jobs, stop):
             item = plan.items[done.index]
             if done.error:
-                record(done.index, _outcome(item, "failed", message=f"{item.message} "
-                                            f"{done.error}".strip()))
+                record(done.index, _outcome(item, "failed", message="; ".join(filter(None, (
+                    f"{_place(item)}: {done.error}", item.message)))))
                 continue
             warnings = "; ".join(f"warning: {w}" for w in done.warnings)
             record(done.index, _outcome(item, "ok", path=item.path, sha256=done.sha256,
@@ -88,6 +98,10 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
                                          on_outcome=note, processes=jobs)
+    except Interrupted as stopped:
+        # Every finished document is in the journal, synced below: the next run trusts them.
+        stopped.written = written
+        raise
     finally:
         journal.close()
     if job.zip:
@@ -103,9 +117,17 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
                             message="made by an earlier build and no longer due; "
                                     "docgen build --prune removes it") for r in stale]
     write_manifest(out, ordered, keep_others=partial)
-    (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
+    OutputFolder(out).remove(JOURNAL)  # the manifest now holds everything
     report.outcomes = ordered
     return report
+
+
+def _place(item: Item) -> str:
+    """Where a failed render happened, as the clerk finds it: ``attestato_frequenza, row 7
+    (ROSSI Mario)``; the manifest line carries the key."""
+    if item.row is None:
+        return item.document.name
+    return f"{item.document.name}, row {item.row.number} ({item.label or item.key})"
 
 
 def _text(value: object) -> str | None:

@@ -13,6 +13,7 @@ import click
 
 from docgen import __version__
 from docgen.errors import DocgenError, UnusableError
+from docgen.lifecycle import Interrupted, stop_on_signals
 
 DEFAULT_JOB = Path("input/job.toml")
 EXIT_UNUSABLE = 2
@@ -23,7 +24,12 @@ class DocgenGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except Interrupted as stopped:  # SIGINT or SIGTERM: finished documents are kept
+            click.echo(f"interrupted: {stopped.written} documents written; run the same "
+                       "command again to finish", err=True)
+            ctx.exit(stopped.exit_code)
         except DocgenError as err:
             _print_error(err)
             ctx.exit(err.exit_code)

@@ -156,3 +156,18 @@ class BundleError(DocgenError):
 
 class MailServerError(DocgenError):
     """The SMTP server cannot be reached or refuses the login; nothing more is sent."""
+
+
+class ContainmentError(DocgenError):
+    """A path that would leave the output folder: a symbolic link on the way, or an absolute
+    or climbing path read back from a manifest or journal."""
+
+
+class LimitError(DocgenError):
+    """One document went over a ``[job.limits]`` limit; the other documents go on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, limit: str, **place: object) -> None:
+        super().__init__(f"{message} (limit [job.limits] {limit})", **place)  # type: ignore[arg-type]
+        self.limit = limit

@@ -8,30 +8,37 @@ document whose file is still intact and whose inputs have not changed.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
-from docgen.files import sha256_file
+from docgen.errors import DocgenError
+from docgen.files import OutputFolder, relative_parts
 from docgen.manifest import COLUMNS, Outcome, read_manifest, safe_cell, unsafe_cell
 from docgen.plan import Item
 
 JOURNAL = ".docgen-journal.csv"
-_TEMPORARY = re.compile(r"^\..+\.tmp$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 DONE = ("ok", "unchanged")
 
 
 def remove_orphans(out: Path) -> int:
-    """Delete temporary files a killed build left (they never replaced a document)."""
-    removed = 0
-    for path in out.rglob(".*.tmp"):
-        if path.is_file() and _TEMPORARY.match(path.name):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    """Delete temporary files a killed build left (they never replaced a document): only
+    names docgen gives its temporaries, never through a link (files.OutputFolder)."""
+    return OutputFolder(out).remove_temporaries()
+
+
+def _inside(record: dict[str, str]) -> bool:
+    """A line read back names a path inside the output folder (else it is ignored: never
+    trusted, never deleted)."""
+    try:
+        relative_parts(record.get("path") or "")
+    except DocgenError:
+        return False
+    return True
 
 
 class Previous:
@@ -39,9 +46,11 @@ class Previous:
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self.folder = OutputFolder(out)
         self.records: dict[tuple[str, str, str], dict[str, str]] = {}
-        for record in read_manifest(out) + _read_journal(out / JOURNAL):
-            if record.get("status") in (*DONE, "stale") and _SHA.match(record.get("sha256", "")):
+        for record in read_manifest(out) + _read_journal(self.folder):
+            if (record.get("status") in (*DONE, "stale") and _SHA.match(record.get("sha256", ""))
+                    and _inside(record)):
                 self.records[(record["document"], record["key"], record["path"])] = record
         self.documents = {(r["document"], r["key"]) for r in self.records.values()}
 
@@ -55,9 +64,8 @@ class Previous:
         if (not record or record["status"] not in DONE or not inputs
                 or record.get("inputs") != inputs):
             return None
-        target = self.out / path
-        if not target.is_file() or sha256_file(target) != record["sha256"]:
-            return None  # missing or altered since: make it again
+        if self.folder.sha256(path) != record["sha256"]:
+            return None  # missing, altered or replaced by a link since: make it again
         return record
 
     def existed(self, item: Item) -> bool:
@@ -68,13 +76,13 @@ class Previous:
         current = {o.path for o in outcomes if o.status in DONE}
         return [r for r in self.records.values()
                 if r["document"] in documents and r["path"] not in current
-                and (self.out / r["path"]).is_file()]
+                and self.folder.is_file(r["path"])]
 
 
-def _read_journal(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
+def _read_journal(folder: OutputFolder) -> list[dict[str, str]]:
+    with folder.open_text(JOURNAL, "utf-8") as handle:
+        if handle is None:
+            return []
         # A line cut short by a kill has fewer fields or a bad hash: skipped.
         return [{k: unsafe_cell(v) for k, v in r.items()} for r in csv.DictReader(handle)
                 if None not in r.values() and None not in r]
@@ -84,9 +92,11 @@ class Journal:
     """Appends each finished document; flushed per line so a killed process loses none."""
 
     def __init__(self, out: Path) -> None:
-        self.path = out / JOURNAL
-        new = not self.path.exists()
-        self.handle: TextIO = self.path.open("a", encoding="utf-8", newline="")
+        self._opened = OutputFolder(out).append(JOURNAL)
+        self.raw: IO[bytes] = self._opened.__enter__()
+        new = self.raw.seek(0, os.SEEK_END) == 0
+        self.handle = io.TextIOWrapper(self.raw, encoding="utf-8", newline="",
+                                       write_through=True)
         self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS, lineterminator="\n")
         if new:
             self.writer.writeheader()
@@ -97,20 +107,15 @@ class Journal:
             self.handle.flush()
 
     def close(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        finally:
+            self.handle.close()
 
 
 def prune(out: Path, records: Iterable[dict[str, str]]) -> list[str]:
     """Remove stale documents and the folders they leave empty."""
-    removed = []
-    for record in records:
-        target = out / record["path"]
-        target.unlink(missing_ok=True)
-        removed.append(record["path"])
-        folder = target.parent
-        while folder != out and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
-    return removed
+    folder = OutputFolder(out)
+    return [record["path"] for record in records
+            if _inside(record) and folder.remove(record["path"])]

@@ -15,7 +15,8 @@ PACKAGE = ROOT / "docgen"
 # The import direction, lowest first: a module imports only modules of its own layer or
 # below (never a cycle). A new module must be placed here, and in the README.
 LAYERS: list[set[str]] = [
-    {"errors", "names", "files", "clock", "zipfiles", "archives", "__init__"},
+    {"errors", "names", "files", "clock", "zipfiles", "archives", "lifecycle", "limits",
+     "lifeline", "__init__"},
     {"templating"},
     {"job", "sources", "fields", "roster", "checks", "lint", "fingerprint", "manifest",
      "render_pdf", "render_docx", "fastdocx", "stylecache", "convert", "bundles"},

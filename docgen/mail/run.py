@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from docgen.errors import DocgenError, JobError, UnusableError, describe
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 from docgen.job import Job
 from docgen.mail.compose import WIRE_POLICY, Composer, entry
 from docgen.mail.config import load_mail_config, smtp_credentials
@@ -113,7 +113,7 @@ def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
         relative = f"{MAIL_FOLDER}/{name}"
         try:
             data = composer.message(item, draft=True).as_bytes(policy=WIRE_POLICY)
-            atomic_write(out / relative, data)
+            OutputFolder(out).write(relative, data)
         except Exception as err:  # this message fails; the others go on
             emit(item.delivery("failed", f"cannot make the message: {describe(err)}"))
             continue
