@@ -114,8 +114,9 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
     limits = renderers.job.limits
     for task in tasks:
         try:
+            renderer = renderers.get(task.document)  # prepared once, outside the time limit
             with time_limit(limits.seconds):
-                [result] = renderers.get(task.document).render_many([task.context])
+                [result] = renderer.render_many([task.context])
         except TimeLimitExceeded:
             result = time_error(limits.seconds)
         except Exception as err:  # the template itself failed
@@ -268,10 +269,11 @@ class _Pool:
                         if stop():
                             return
                 finally:
-                    for future in pending:
-                        future.cancel()
                     if pending or STOPPING.is_set():
-                        _kill_workers(pool)  # a stop: the workers' current documents are lost
+                        # Stopped (a signal, --fail-fast): the documents in hand are dropped.
+                        # Killed rather than cancelled: Python 3.11's pool fails on a cancelled
+                        # future once it finds its worker gone.
+                        _kill_workers(pool)
             if submitted < self.round_size and not broken:
                 return
 

@@ -4,18 +4,21 @@ read back from a manifest, other programs' temporaries, names past the file syst
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import os
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from docgen.cli import cli
 from docgen.files import OutputFolder, temporary_name
 from docgen.names import MAX_COMPONENT_BYTES
-from tests.conftest import HEADER, WORKERS
+from tests.conftest import HEADER, WORKERS, fiscal_code
 from tests.helpers import check_hashes, manifest
 
 
@@ -74,7 +77,7 @@ def test_symlinked_bookkeeping_stops_the_build(name: str, target: str, sentinel:
 def test_symlinked_mail_folder_and_log_are_refused(sentinel: Path, make_job: Callable[..., Path],
                                                    tmp_path: Path) -> None:
     """mail/ or mail/log.csv as a symlink: docgen mail stops with exit 2, the target untouched."""
-    job, out = make_job(extra_job="") , tmp_path / "out"
+    job, out = make_job(), tmp_path / "out"
     text = job.read_text(encoding="utf-8") + (
         '\n[mail]\nfrom = "Segreteria <segreteria@example.org>"\nto = "note"\n'
         'subject = "Documenti"\nbody = "Gentile {{ nome }}"\n')
@@ -214,3 +217,82 @@ def test_output_folder_refuses_paths_that_leave_it(tmp_path: Path) -> None:
     assert not list((tmp_path / "elsewhere").iterdir())
     assert folder.write("b/c.pdf", b"data") == hashlib.sha256(b"data").hexdigest()
     assert folder.read_bytes("b/c.pdf") == b"data"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 600 kB tmpfs (root only; elsewhere the test is skipped, see the next test)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("mount -t tmpfs is not allowed here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_disk_full_names_it_and_the_rerun_finishes(small_disk: Path, make_job: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    """The disk fills up mid-build (a real size-limited tmpfs): the message says to free space
+    and run again, never 'unexpected'; after making room the same command finishes and
+    every document is intact."""
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(40)]
+    job, out = make_job(rows=rows), small_disk / "out"
+    code, output = build(job, out, "--zip")
+    assert code in (1, 2), output
+    assert "free space and run again" in output
+    assert "unexpected" not in output and "Traceback" not in output
+    for pdf in out.rglob("*.pdf"):  # what was written is whole
+        assert len(PdfReader(pdf).pages) >= 1
+    subprocess.run(["mount", "-o", "remount,size=50m", str(small_disk)], check=True)
+    code, output = build(job, out, "--zip")
+    assert code == 0, output
+    check_hashes(out)
+    assert not list(out.rglob(".docgen-*.tmp"))
+
+
+def test_disk_full_at_the_write_function(monkeypatch: pytest.MonkeyPatch,
+                                         make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """ENOSPC injected at OutputFolder.write (the one write function) after three documents:
+    each failure says to free space, the rest of the batch and the re-run finish."""
+    job, out = make_job(), tmp_path / "out"
+    real = OutputFolder.write
+    calls = {"n": 0}
+
+    def full(self: OutputFolder, relative: str, data: bytes) -> str:
+        calls["n"] += 1
+        if relative.endswith(".docx"):
+            raise OSError(errno.ENOSPC, "No space left on device", relative)
+        return real(self, relative, data)
+
+    monkeypatch.setattr(OutputFolder, "write", full)
+    code, output = build(job, out)
+    assert code == 1, output
+    assert ("failed: lettera, row 2 (D'ANGELO Niccolò): no space left on the device of "
+            f"{out}") in output
+    assert "free space and run again" in output
+    monkeypatch.setattr(OutputFolder, "write", real)
+    assert build(job, out)[0] == 0
+    check_hashes(out)
+
+
+def test_read_only_folder_gives_a_hint(tmp_path: Path, make_job: Callable[..., Path]) -> None:
+    """A read-only output folder (a read-only tmpfs) stops with exit 2, naming the folder and
+    what to do, not an unexpected OSError."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=100k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mount -t tmpfs is not allowed here")
+    try:
+        code, output = build(make_job(), mount)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+    assert code == 2, output
+    assert f"the output folder {mount} is read-only" in output
+    assert "choose a writable folder with --out" in output
+    assert "unexpected" not in output
