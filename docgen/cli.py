@@ -92,7 +92,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
 @click.option("--prune", is_flag=True,
               help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: all cores].")
+              help="Worker processes [default: all cores, as memory allows].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
           pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, quiet: bool) -> None:

@@ -12,6 +12,7 @@ import io
 import os
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -103,15 +104,23 @@ class Journal:
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status in DONE:
-            self.writer.writerow({k: safe_cell(v) for k, v in outcome.as_record().items()})
-            self.handle.flush()
+            try:
+                self.writer.writerow({k: safe_cell(v) for k, v in outcome.as_record().items()})
+                self.handle.flush()
+            except OSError as err:  # disk full: say which file
+                err.filename = err.filename or JOURNAL
+                raise
 
     def close(self) -> None:
         try:
             self.handle.flush()
             os.fsync(self.handle.fileno())
+        except OSError as err:
+            err.filename = err.filename or JOURNAL
+            raise
         finally:
-            self.handle.close()
+            with suppress(OSError):  # the same disk-full error, already raised
+                self.handle.close()
 
 
 def prune(out: Path, records: Iterable[dict[str, str]]) -> list[str]:
