@@ -188,3 +188,42 @@ def test_workers_list_is_unchanged_by_limits(make_job: Callable[..., Path],
     """Ordinary documents are far below every default limit: a build is exit 0."""
     code, _, lines = build(make_job(rows=WORKERS), tmp_path / "out", 1)
     assert code == 0 and not failed(lines)
+
+
+def test_watchdog_kills_a_worker_stuck_out_of_the_timers_reach(
+        monkeypatch: pytest.MonkeyPatch, make_job: Callable[..., Path], tmp_path: Path) -> None:
+    """A worker stuck where its own timer cannot interrupt it (signals blocked, as inside a C
+    library) is killed by the main process's watchdog and replaced; only the stuck document
+    fails, naming the time limit."""
+    import signal
+    import time
+
+    import docgen.workers as workers
+
+    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(20)]
+    documents = """
+        [[document]]
+        name = "attestato"
+        template = "templates/attestato.html"
+    """
+    job = job_with(make_job, "seconds = 1", rows=rows, documents=documents)
+    real = workers.render_chunk
+
+    def stuck_on_row_9(renderers: object, tasks: list) -> list:  # type: ignore[type-arg]
+        if any(t.context.get("row") == 9 for t in tasks):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(600)
+        return real(renderers, tasks)  # type: ignore[arg-type]
+
+    # Forked workers inherit the patched function; the default forkserver would not.
+    monkeypatch.setattr(workers, "START_METHOD", "fork")
+    monkeypatch.setattr(workers, "GRACE_SECONDS", 2)
+    monkeypatch.setattr(workers, "render_chunk", stuck_on_row_9)
+    from docgen.build import build as run_build
+
+    report = run_build(load_job(job), tmp_path / "out", jobs=2)
+    assert report.exit_code == 1
+    assert [(o.row, o.message) for o in report.failed] == [
+        (9, "attestato, row 9 (COGNOME7 Nome): stopped after 1 s (limit [job.limits] seconds)")]
+    assert report.count("ok") == 19
