@@ -206,7 +206,11 @@ class OutputFolder:
     @contextmanager
     def append(self, relative: str) -> Iterator[IO[bytes]]:
         """``relative`` opened for appending (and reading), created if missing."""
-        fd, _ = self._open(relative, os.O_RDWR | os.O_APPEND | os.O_CREAT, create=True)
+        fd, full = self._open(relative, os.O_RDWR | os.O_APPEND | os.O_CREAT, create=True)
+        if os.fstat(fd).st_nlink > 1:  # appending would change the other name's file too
+            os.close(fd)
+            raise ContainmentError(f"{full} is a hard link to another file: docgen never "
+                                   "appends to one", hint="remove it; docgen makes it again")
         with os.fdopen(fd, "a+b") as handle:
             yield handle
 

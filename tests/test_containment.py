@@ -296,3 +296,17 @@ def test_read_only_folder_gives_a_hint(tmp_path: Path, make_job: Callable[..., P
     assert f"the output folder {mount} is read-only" in output
     assert "choose a writable folder with --out" in output
     assert "unexpected" not in output
+
+
+def test_hard_linked_journal_is_refused(sentinel: Path, make_job: Callable[..., Path],
+                                        tmp_path: Path) -> None:
+    """A journal that is a hard link to another file (O_NOFOLLOW cannot see it) is refused
+    before anything is appended; the other file is unchanged."""
+    job, out = make_job(), tmp_path / "out"
+    out.mkdir()
+    os.link(sentinel / "folder" / "log.csv", out / ".docgen-journal.csv")
+    before = tree_digest(sentinel)
+    code, output = build(job, out)
+    assert code == 2, output
+    assert "is a hard link to another file" in output
+    assert tree_digest(sentinel) == before
