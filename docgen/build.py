@@ -32,14 +32,27 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     plan = plan or make_plan(job)
     folder = OutputFolder(out)
     folder.create()
+    failed: list[Outcome] = []
+
+    def seen(outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            failed.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
     with folder.lock(LOCK, "docgen build"):
         try:
             return _build(job, out, plan, jobs=jobs or default_jobs(job.limits),
                           fail_fast=fail_fast, partial=partial, force=force,
-                          prune_stale=prune_stale, on_outcome=on_outcome)
+                          prune_stale=prune_stale, on_outcome=seen)
         except OSError as err:  # disk full, folder made read-only meanwhile: the journal
             # keeps what was finished, so the next run makes only the rest
-            raise folder.unwritable(err, out / str(err.filename or "")) from err
+            error = folder.unwritable(err, Path(err.filename) if err.filename else out)
+            if failed:  # the report is lost with the build: say what had failed meanwhile
+                shown = "; ".join(o.message for o in failed[:3])
+                more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+                error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
+            raise error from err
 
 
 def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,

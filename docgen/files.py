@@ -185,9 +185,11 @@ class OutputFolder:
                     os.fsync(stream.fileno())
                 os.replace(temporary, target if fd is not None else str(full),
                            src_dir_fd=fd, dst_dir_fd=fd)
-            except BaseException:
+            except BaseException as err:
                 with suppress(OSError):
                     os.unlink(temporary, dir_fd=fd)
+                if isinstance(err, OSError):
+                    err.filename = str(full)  # the file meant, not the temporary (or none)
                 raise
         return hashlib.sha256(data).hexdigest()
 

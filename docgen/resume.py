@@ -93,6 +93,7 @@ class Journal:
     """Appends each finished document; flushed per line so a killed process loses none."""
 
     def __init__(self, out: Path) -> None:
+        self.path = out / JOURNAL
         self._opened = OutputFolder(out).append(JOURNAL)
         self.raw: IO[bytes] = self._opened.__enter__()
         new = self.raw.seek(0, os.SEEK_END) == 0
@@ -108,7 +109,7 @@ class Journal:
                 self.writer.writerow({k: safe_cell(v) for k, v in outcome.as_record().items()})
                 self.handle.flush()
             except OSError as err:  # disk full: say which file
-                err.filename = err.filename or JOURNAL
+                err.filename = err.filename or str(self.path)
                 raise
 
     def close(self) -> None:
@@ -116,7 +117,7 @@ class Journal:
             self.handle.flush()
             os.fsync(self.handle.fileno())
         except OSError as err:
-            err.filename = err.filename or JOURNAL
+            err.filename = err.filename or str(self.path)
             raise
         finally:
             with suppress(OSError):  # the same disk-full error, already raised
