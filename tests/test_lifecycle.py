@@ -117,10 +117,12 @@ def test_sigkill_leaves_no_worker_behind(make_job: Callable[..., Path], tmp_path
     assert sum(line["status"] == "unchanged" for line in lines) >= 10
 
 
-def test_sigkill_during_conversion_stops_libreoffice(make_job: Callable[..., Path],
-                                                     tmp_path: Path) -> None:
-    """kill -9 while LibreOffice converts: soffice and everything it started are killed too
-    (they run in a session of their own, out of reach of a parent-death signal)."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_signal_during_conversion_stops_libreoffice(signum: int, make_job: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    """SIGTERM or kill -9 while LibreOffice converts: soffice and everything it started stop
+    too (they run in a session of their own, out of reach of a parent-death signal); SIGTERM
+    exits 143 with the count; the next run finishes."""
     documents = """
         [[document]]
         name = "lettera"
@@ -141,7 +143,11 @@ def test_sigkill_during_conversion_stops_libreoffice(make_job: Callable[..., Pat
     time.sleep(1)
     tree = psutil.Process(process.pid).children(recursive=True)
     assert any("soffice" in " ".join(p.cmdline()) for p in tree)
-    process.kill()
-    process.communicate()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    if signum == signal.SIGTERM:
+        assert process.returncode == 143, stderr
+        assert "documents written; run the same command again to finish" in stderr
+        assert "Traceback" not in stderr
     assert_all_gone(tree, seconds=10)
     rerun_finishes(job, out, "-j", "1")
