@@ -73,3 +73,55 @@ def office_problem(path: Path, expected: str) -> str | None:
     except (OSError, EOFError) as err:
         return f"the file is damaged or truncated ({type(err).__name__}): {save_as}"
     return None
+
+
+# Relationships a reader follows to show a document (linked images, OLE objects, frames,
+# attached templates, sub-documents); a hyperlink is only followed when someone clicks it.
+_CLICKED = "/hyperlink"
+
+
+def external_targets(data: bytes) -> list[tuple[str, str, str]]:
+    """(part, relationship type, target) of every relationship of an office file that points
+    outside it (``TargetMode="External"``) and that a reader would fetch: hyperlinks aside."""
+    import io
+
+    from defusedxml import ElementTree
+
+    found = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".rels"):
+                continue
+            root = ElementTree.fromstring(archive.read(name))
+            for rel in root:
+                if rel.get("TargetMode") == "External" and not rel.get("Type", "").endswith(
+                        _CLICKED):
+                    found.append((name, rel.get("Type", "").rsplit("/", 1)[-1],
+                                  rel.get("Target", "")))
+    return found
+
+
+def without_external(data: bytes) -> bytes:
+    """A copy of an office file whose external relationships (hyperlinks aside) point
+    nowhere: their targets emptied, so no program opening it fetches anything."""
+    import io
+    import re
+
+    pattern = re.compile(rb"<Relationship\b[^>]*>")
+    target = re.compile(rb'\bTarget="[^"]*"')
+
+    def blank(match: re.Match[bytes]) -> bytes:
+        tag = match.group(0)
+        if b'TargetMode="External"' not in tag or _CLICKED.encode() + b'"' in tag:
+            return tag
+        return target.sub(b'Target=""', tag)
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.endswith(".rels"):
+                content = pattern.sub(blank, content)
+            copy.writestr(info, content)
+    return out.getvalue()

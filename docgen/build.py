@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docgen.checks import check_columns
-from docgen.files import exclusive, inside
+from docgen.files import OutputFolder
 from docgen.fingerprint import FileDigests, template_files, with_files
 from docgen.job import Job
+from docgen.lifecycle import Interrupted
 from docgen.manifest import BuildReport, Outcome, write_manifest
 from docgen.overview import write_overview
 from docgen.plan import Item, Plan, make_plan
@@ -33,11 +34,29 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     (default: one per core).
     """
     plan = plan or make_plan(job)
-    out.mkdir(parents=True, exist_ok=True)
-    with exclusive(out / LOCK, "docgen build"):
-        report = _build(job, out, plan, jobs=jobs or default_jobs(), fail_fast=fail_fast,
-                        partial=partial, force=force, prune_stale=prune_stale,
-                        on_outcome=on_outcome)
+    folder = OutputFolder(out)
+    folder.create()
+    failed: list[Outcome] = []
+
+    def seen(outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            failed.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    with folder.lock(LOCK, "docgen build"):
+        try:
+            report = _build(job, out, plan, jobs=jobs or default_jobs(job.limits),
+                            fail_fast=fail_fast, partial=partial, force=force,
+                            prune_stale=prune_stale, on_outcome=seen)
+        except OSError as err:  # disk full, folder made read-only meanwhile: the journal
+            # keeps what was finished, so the next run makes only the rest
+            error = folder.unwritable(err, Path(err.filename) if err.filename else out)
+            if failed:  # the report is lost with the build: say what had failed meanwhile
+                shown = "; ".join(o.message for o in failed[:3])
+                more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+                error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
+            raise error from err
     report.undeliverable = undeliverable(plan)
     return report
 
@@ -57,10 +76,13 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     digests = FileDigests(job.folder)  # each file a render read, hashed once per build
     templates = {d.name: template_files(d, job.locale) for d in job.documents}
     journal = Journal(out)
+    written = 0
     outcomes: dict[int, Outcome] = {}
     report = BuildReport(left_out={i.document.name: i.left_out for i in plan.items if i.left_out})
 
     def note(outcome: Outcome) -> None:
+        nonlocal written
+        written += outcome.status == "ok"
         journal.add(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -81,8 +103,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
             record(index, _outcome(item, "unchanged", path=item.path, sha256=earlier[0]["sha256"],
                                    message=item.message, files=earlier[1]))
         else:
-            tasks.append(Task(index, item.document.name, dict(item.context or {}),
-                              inside(out, item.path)))
+            tasks.append(Task(index, item.document.name, dict(item.context or {}), item.path,
+                              out))
 
     def stop() -> bool:
         return fail_fast and failures > 0
@@ -91,8 +113,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         for done in run_tasks(job, tasks, jobs, stop):
             item = plan.items[done.index]
             if done.error:
-                record(done.index, _outcome(item, "failed", message=f"{item.message} "
-                                            f"{done.error}".strip()))
+                record(done.index, _outcome(item, "failed", message="; ".join(filter(None, (
+                    f"{_place(item)}: {done.error}", item.message)))))
                 continue
             warnings = "; ".join(f"warning: {w}" for w in done.warnings)
             files = digests.of([*templates[item.document.name], *done.reads])
@@ -106,6 +128,10 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
                                          on_outcome=note, processes=jobs)
+    except Interrupted as stopped:
+        # Every finished document is in the journal, synced below: the next run trusts them.
+        stopped.written = written
+        raise
     finally:
         journal.close()
     if job.zip:
@@ -125,10 +151,18 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
     kept = previous.files if partial else None
     write_record(out, ordered, rows, {p: f for p, f in (kept or {}).items()
                                       if p not in {o.path for o in ordered}})
-    (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
+    OutputFolder(out).remove(JOURNAL)  # the manifest now holds everything
     report.outcomes = ordered
     write_overview(job, out, plan, ordered)  # index.html and the spreadsheet; never raises
     return report
+
+
+def _place(item: Item) -> str:
+    """Where a failed render happened, as the clerk finds it: ``attestato_frequenza, row 7
+    (ROSSI Mario)``; the manifest line carries the key."""
+    if item.row is None:
+        return item.document.name
+    return f"{item.document.name}, row {item.row.number} ({item.label or item.key})"
 
 
 def _text(value: object) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from docgen.errors import BundleError
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 from docgen.job import ZIP_MODES
 from docgen.names import collision_key, sanitize_segment
 from docgen.zipfiles import Member, write_zip
@@ -43,6 +43,7 @@ def make_bundles(out: Path, entries: Sequence[BundleEntry], *, modes: Sequence[s
     if unknown:
         raise BundleError(f"unknown bundle mode {unknown[0]!r}", hint=f"use {', '.join(ZIP_MODES)}")
     base = out / sanitize_segment(folder)
+    output = OutputFolder(out)
     documents = {entry.path: _arcname(entry.path) for entry in entries}
     written: list[Path] = []
     for mode in dict.fromkeys(modes):
@@ -54,9 +55,9 @@ def make_bundles(out: Path, entries: Sequence[BundleEntry], *, modes: Sequence[s
             target = base / mode
         paths = [target / f"{name}.zip" for name in bundles]
         for path, members in zip(paths, bundles.values(), strict=True):
-            _write_zip(out, path, sorted({documents[m.path] for m in members}))
+            _write_zip(output, path, sorted({documents[m.path] for m in members}))
         if mode != "batch":
-            _prune(target, {p.name for p in paths})
+            _prune(output, target.relative_to(out).as_posix(), {p.name for p in paths})
         written += paths
     return written
 
@@ -105,28 +106,26 @@ def _arcname(relative: str) -> str:
     return "/".join(parts)
 
 
-def _write_zip(out: Path, path: Path, names: Sequence[str]) -> None:
-    """Write a zip of ``out``'s files ``names`` with fixed timestamps and permissions, atomically."""
+def _write_zip(out: OutputFolder, path: Path, names: Sequence[str]) -> None:
+    """Write a zip of ``out``'s files ``names`` with fixed timestamps and permissions, atomically
+    (documents read and the zip written through the output folder, never through a link)."""
     members = []
     for name in names:
-        source = out / name
         try:
-            members.append(Member.deflate(name, source.read_bytes()))
+            members.append(Member.deflate(name, out.read_bytes(name)))
         except OSError as err:
             raise BundleError(f"cannot read {name} for bundle {path.name}: {err.strerror}",
-                              file=str(source)) from err
+                              file=str(out.root / name)) from err
     try:
         data = write_zip(members, unix_mode=_FILE_MODE)
     except ValueError as err:
         raise BundleError(f"bundle {path.name} is {err}", hint="use per-site-field or per-worker "
                           "bundles for a batch this large") from err
-    atomic_write(path, data)
+    out.write(path.relative_to(out.root).as_posix(), data)
 
 
-def _prune(folder: Path, keep: set[str]) -> None:
+def _prune(out: OutputFolder, folder: str, keep: set[str]) -> None:
     """Remove zips an earlier build left in ``folder`` that this build did not write."""
-    if not folder.is_dir():
-        return
-    for stale in folder.glob("*.zip"):
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)
+    for name in out.files(folder):
+        if name.endswith(".zip") and name not in keep:
+            out.remove(f"{folder}/{name}")

@@ -13,6 +13,7 @@ import click
 
 from docgen import __version__
 from docgen.errors import DocgenError, UnusableError
+from docgen.lifecycle import Interrupted, stop_on_signals
 
 DEFAULT_JOB = Path("input/job.toml")
 RESEND_ALL = "*"  # plain --resend: what --resend KEY... does for every worker
@@ -24,7 +25,16 @@ class DocgenGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except Interrupted as stopped:  # SIGINT or SIGTERM: finished documents are kept
+            if ctx.invoked_subcommand == "build":
+                click.echo(f"interrupted: {stopped.written} documents written; run the same "
+                           "command again to finish", err=True)
+            else:  # e.g. mail before its first message: nothing was sent
+                click.echo(f"interrupted ({stopped.name}) before anything was done; run the "
+                           "same command again", err=True)
+            ctx.exit(stopped.exit_code)
         except DocgenError as err:
             _print_error(err)
             ctx.exit(err.exit_code)
@@ -87,7 +97,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
 @click.option("--prune", is_flag=True,
               help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: all cores].")
+              help="Worker processes [default: all cores, as memory allows].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
           pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, quiet: bool) -> None:

@@ -12,19 +12,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from docgen.archives import external_targets, without_external
 from docgen.clock import build_moment
 from docgen.errors import (
     ConversionError,
     ConversionTimeoutError,
+    DocgenError,
     LibreOfficeMissingError,
     PdfVariantError,
 )
-from docgen.files import atomic_write
+from docgen.files import OutputFolder, atomic_write
 from docgen.job import PDF_VARIANTS
+from docgen.lifecycle import STOPPING, Interrupted, unwatch_group, watch_group
 from docgen.pdfstamps import normalise_pdf
 
 INSTALL_HINT = (
@@ -117,7 +121,8 @@ class _Converter:
     """One call's LibreOffice program, profile, filter and time limits."""
 
     def __init__(self, soffice: Path, work: Path, convert_to: str, timeout: float,
-                 startup_timeout: float) -> None:
+                 startup_timeout: float, out: OutputFolder | None = None) -> None:
+        self.out = out
         self.soffice = soffice
         self.pdfa = "SelectPdfVersion" in convert_to
         self.profile = work / "profile"
@@ -156,12 +161,17 @@ class _Converter:
                 start_new_session=True,
                 env=_environment(),
             )
+        # Out of reach of a parent-death signal (a session of its own): the watcher kills
+        # the group if docgen dies first, even by SIGKILL.
+        watch_group(process.pid)
         try:
             timed_out = self._wait(process, batch)
         except BaseException:
             _kill_group(process)
             process.wait()
             raise
+        finally:
+            unwatch_group(process.pid)
         if timed_out:
             # The killed process leaves its lock behind; the next process reuses the profile.
             (self.profile / ".lock").unlink(missing_ok=True)
@@ -178,6 +188,8 @@ class _Converter:
                 return False
             except subprocess.TimeoutExpired:
                 pass
+            if STOPPING.is_set():  # SIGINT or SIGTERM to docgen: stop now, keep what is done
+                raise Interrupted(signal.SIGTERM)
             now = time.monotonic()
             count = sum(1 for job in batch if job.produced.exists())
             if count > produced:
@@ -236,7 +248,12 @@ class _Converter:
         except Exception as err:  # pikepdf cannot read what LibreOffice wrote
             return ConversionError(f"cannot normalise LibreOffice's PDF: {err}", file=str(job.source))
         try:
-            atomic_write(job.target, data)
+            if self.out is not None:
+                self.out.write(job.target.relative_to(self.out.root).as_posix(), data)
+            else:
+                atomic_write(job.target, data)
+        except DocgenError as err:
+            return ConversionError(str(err), file=str(job.source))
         except OSError as err:
             return ConversionError(f"cannot write {job.target.name}: {err.strerror}", file=str(job.source))
         return job.target
@@ -266,6 +283,7 @@ def convert_to_pdf(
     batch_size: int = BATCH_SIZE,
     soffice: Path | None = None,
     workdir: Path | None = None,
+    out: Path | None = None,
 ) -> dict[Path, Path | Exception]:
     """Convert each DOCX to a PDF next to it (same stem); map each DOCX to its PDF or its error.
 
@@ -273,6 +291,11 @@ def convert_to_pdf(
     removed afterwards. A process that makes no progress for ``timeout`` seconds per document
     (plus ``startup_timeout`` for its first) is killed; the files it left are retried, the stuck
     one alone, so only that one fails. Errors in the result are ``ConversionError``.
+
+    With ``out`` (the output folder the files are in), each DOCX is read and each PDF written
+    through it, never through a symlink. LibreOffice gets a copy of each DOCX whose external
+    relationships (linked images, OLE objects, frames: ``TargetMode="External"``) point
+    nowhere, so it fetches nothing from the network or from other files.
     """
     convert_to = export_filter(pdf_variant)
     program = soffice or find_soffice()
@@ -286,17 +309,20 @@ def convert_to_pdf(
 
     work = Path(tempfile.mkdtemp(prefix="docgen-convert-", dir=workdir)).resolve()
     try:
-        converter = _Converter(program, work, convert_to, timeout, startup_timeout)
-        jobs = _stage(sources, work, report)
+        folder = OutputFolder(out) if out is not None else None
+        converter = _Converter(program, work, convert_to, timeout, startup_timeout, folder)
+        jobs = _stage(sources, work, report, folder)
         for batch in _batches(jobs, max(1, batch_size)):
+            if STOPPING.is_set():
+                raise Interrupted(signal.SIGTERM)
             converter.convert(batch, report)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {source: results[source] for source in sources}
 
 
-def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Conversion, Path | Exception], None]
-           ) -> list[_Conversion]:
+def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Conversion, Path | Exception], None],
+           folder: OutputFolder | None = None) -> list[_Conversion]:
     """Copy each DOCX under a unique numbered name, so equal names in other folders never collide."""
     (work / "in").mkdir()
     (work / "out").mkdir()
@@ -305,13 +331,25 @@ def _stage(sources: Sequence[Path], work: Path, report: Callable[[_Conversion, P
         staged = work / "in" / f"{number:06d}{source.suffix.lower()}"
         job = _Conversion(source=source, staged=staged, produced=work / "out" / f"{number:06d}.pdf")
         try:
-            shutil.copyfile(source, staged)
+            data = folder.read_bytes(source.relative_to(folder.root).as_posix()) \
+                if folder is not None else source.read_bytes()
+            staged.write_bytes(without_external(data) if _has_external(data) else data)
+        except DocgenError as err:
+            report(job, ConversionError(str(err), file=str(source)))
+            continue
         except OSError as err:
             report(job, ConversionError(f"cannot read the file to convert: {err.strerror}",
                                         file=str(source)))
             continue
         jobs.append(job)
     return jobs
+
+
+def _has_external(data: bytes) -> bool:
+    try:
+        return bool(external_targets(data))
+    except (zipfile.BadZipFile, SyntaxError, ValueError, KeyError, EOFError):
+        return False  # not a zip, or damaged: LibreOffice's import filter reports it
 
 
 def _batches(jobs: Sequence[_Conversion], size: int) -> list[list[_Conversion]]:

@@ -185,6 +185,7 @@ class VerifyInputError(DocgenError):
 
 class XmpError(ValueError):
     """The PDF's metadata cannot take or give a seal."""
+
 # A command stopped by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM), as shells
 # report it; build and mail share this.
 SIGNAL_EXIT_BASE = 128
@@ -192,3 +193,18 @@ SIGNAL_EXIT_BASE = 128
 
 def signal_exit_code(signum: int) -> int:
     return SIGNAL_EXIT_BASE + signum
+
+
+class ContainmentError(DocgenError):
+    """A path that would leave the output folder: a symbolic link on the way, or an absolute
+    or climbing path read back from a manifest or journal."""
+
+
+class LimitError(DocgenError):
+    """One document went over a ``[job.limits]`` limit; the other documents go on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, limit: str, **place: object) -> None:
+        super().__init__(f"{message} (limit [job.limits] {limit})", **place)  # type: ignore[arg-type]
+        self.limit = limit

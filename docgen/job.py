@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
             "pdf_variant", "metadata", "zip", "zip_by", "header_row", "seal",
-            "label", "assets"}
+            "label", "assets", "limits"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -31,6 +31,19 @@ ZIP_MODES = ("per-worker", "per-site-field", "batch")
 # [job.checks]: which column holds what; checks.py gives each its meaning and default columns.
 CHECK_KEYS = frozenset({"fiscal_code", "email", "birth_date", "sex", "hours", "numeric"})
 TOP_KEYS = {"job", "course", "document", "mail"}
+# [job.limits], per document: a real certificate never reaches them, a hostile template always
+# does. A contract: keep the names.
+LIMIT_KEYS = frozenset({"seconds", "pages", "memory_mb", "image_pixels"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``[job.limits]``: what one document may take."""
+
+    seconds: int = 60  # wall-clock time to render one document
+    pages: int = 200  # pages of one document
+    memory_mb: int = 1024  # memory of one worker process
+    image_pixels: int = 40_000_000  # pixels of one image (Pillow's decompression-bomb guard)
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class Job:
     seal: Mapping[str, Any] = field(default_factory=dict)  # the raw [job.seal]; see seal/settings.py
     label: str | None = None  # how a worker is named in summaries, bundles, mail: Jinja over the row
     assets: tuple[Path, ...] = ()  # more folders templates may read files from
+    limits: Limits = field(default_factory=Limits)  # [job.limits]
 
     def reading_folders(self, template: Path) -> tuple[Path, ...]:
         """Where a template may read files: its own folder, the job file's, the assets."""
@@ -262,6 +276,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     if zip_by is not None and not isinstance(zip_by, str):
         problems.append(JobError("[job] zip_by must be a field name", file=path.name))
         zip_by = None
+    limits = _limits(path, section.get("limits", {}), problems)
     header_row = section.get("header_row")
     if header_row is not None and (isinstance(header_row, bool) or not isinstance(header_row, int)
                                    or header_row < 1):
@@ -296,8 +311,24 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
         metadata=metadata, zip=zip_modes, zip_by=zip_by, header_row=header_row,
         seal=section.get("seal", {}),
-        label=label, assets=asset_paths,
+        label=label, assets=asset_paths, limits=limits,
     )
+
+
+def _limits(path: Path, table: Any, problems: list[DocgenError]) -> Limits:
+    if not isinstance(table, dict):
+        problems.append(JobError("[job.limits] must be a table", file=path.name))
+        return Limits()
+    check_keys(path, table, set(LIMIT_KEYS), "[job.limits]", problems)
+    values = {}
+    for key in LIMIT_KEYS & set(table):
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(JobError(f"[job.limits] {key} must be a whole number above 0",
+                                     file=path.name, hint=f"the default is {getattr(Limits, key)}"))
+        else:
+            values[key] = value
+    return Limits(**values)
 
 
 def _pdf_variant(path: Path, value: Any, problems: list[DocgenError]) -> str | None:

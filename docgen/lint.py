@@ -31,7 +31,7 @@ def template_problems(spec: DocumentSpec, folders: tuple[Path, ...] = ()) -> lis
         return [DocgenWarning(message, file=spec.template.name, document=spec.name, cell=place,
                               hint=f"repaired when rendering; `docgen fix-template "
                                    f"{spec.template.name} fixed.docx` writes a clean copy")
-                for place, message in word_damage(spec.template)]
+                for place, message in word_damage(spec.template)] + _external(spec)
     return list(_html_references(spec, folders or (spec.template.parent.resolve(),)))
 
 
@@ -127,6 +127,24 @@ def repair_docx(source: Path, target: Path) -> int:
     document.save(buffer)
     atomic_write(target, buffer.getvalue())
     return repaired
+
+
+def _external(spec: DocumentSpec) -> list[DocgenError]:
+    """Relationships of a Word template to files outside it or on the network (a linked
+    image, an OLE object): Word would fetch them when the document is opened; LibreOffice
+    converts a copy without them."""
+    from docgen.archives import external_targets
+
+    try:
+        found = external_targets(spec.template.read_bytes())
+    except Exception:  # an unreadable template is reported by sources, with the reason
+        return []
+    pdf = " (the PDF is made without it)" if spec.pdf else ""
+    return [DocgenWarning(f"external {kind} {target}{pdf}", file=spec.template.name,
+                          document=spec.name, cell=f"{part}: {target[:80]}",
+                          hint="embed the file in the document instead of linking it "
+                               "(Word: Insert > Pictures, not Link to File)")
+            for part, kind, target in found]
 
 
 # --- HTML ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 
 Status = Literal["ok", "unchanged", "skipped", "failed", "stale"]
 MANIFEST = "manifest.csv"
@@ -119,10 +119,11 @@ def manifest_text(records: Iterable[dict[str, str]]) -> str:
 
 def read_manifest(folder: Path) -> list[dict[str, str]]:
     """The previous build's lines, or none."""
-    path = folder / MANIFEST
-    if not path.is_file():
+    if not folder.is_dir():
         return []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with OutputFolder(folder).open_text(MANIFEST, "utf-8-sig") as handle:
+        if handle is None:
+            return []
         return [{k: unsafe_cell(v) if isinstance(v, str) else v for k, v in record.items()}
                 for record in csv.DictReader(handle)]
 
@@ -134,7 +135,6 @@ def write_manifest(folder: Path, outcomes: Iterable[Outcome], *, keep_others: bo
     built = {o.document for o in outcomes}
     kept = [r for r in read_manifest(folder) if r.get("document") not in built] if keep_others else []
     records = kept + [o.as_record() for o in outcomes]
-    path = folder / MANIFEST
     # UTF-8 with BOM so that Excel shows accented names right.
-    atomic_write(path, manifest_text(records).encode("utf-8-sig"))
-    return path
+    OutputFolder(folder).write(MANIFEST, manifest_text(records).encode("utf-8-sig"))
+    return folder / MANIFEST

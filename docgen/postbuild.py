@@ -49,7 +49,7 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
         if job.seal and not isinstance(result, Exception):  # the DOCX's seal into the PDF's XMP
             from docgen.seal.xmp import seal_converted
 
-            result = seal_converted(docx, result)
+            result = seal_converted(out, docx, result)
         if isinstance(result, Exception):
             outcome = _pdf(source, "failed", "", "", inputs,
                            f"PDF conversion failed: {result}")
@@ -64,7 +64,7 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
     shares = [files[i::processes] for i in range(max(1, min(processes, len(files))))]
     with ThreadPoolExecutor(len(shares) or 1) as pool:
         for future in [pool.submit(convert_to_pdf, share, pdf_variant=job.pdf_variant,
-                                   on_done=done) for share in shares if share]:
+                                   on_done=done, out=out) for share in shares if share]:
             future.result()
     order = {path: n for n, path in enumerate(o.path for o in outcomes)}
     return sorted(results, key=lambda o: order.get(o.source, 0))

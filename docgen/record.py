@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from docgen import __version__
-from docgen.files import atomic_write
+from docgen.errors import DocgenError
+from docgen.files import OutputFolder
 from docgen.fingerprint import canonical, digest
 from docgen.manifest import Outcome
 from docgen.roster import Row
@@ -48,11 +49,11 @@ def read_record(out: Path) -> Record:
     """The record of the last build in ``out``; an unreadable one counts as none (every
     document is then made again, which is safe)."""
     try:
-        data = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        data = json.loads(OutputFolder(out).read_bytes(RECORD).decode("utf-8"))
         sets = data["files"]
         documents = {path: dict(sets[ref]) for path, ref in data["documents"].items()}
         rows = {str(k): dict(v) for k, v in data["rows"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, DocgenError, ValueError, KeyError, TypeError, AttributeError):
         return Record()
     if data.get("format") != FORMAT:
         return Record()
@@ -76,6 +77,6 @@ def write_record(out: Path, outcomes: Iterable[Outcome], rows: Mapping[str, Row]
     data = {"format": FORMAT, "docgen": __version__, "files": sets, "documents": refs,
             "rows": {key: {"row": row.number, "fields": row_values(row)}
                      for key, row in sorted(rows.items())}}
-    path = out / RECORD
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
-    return path
+    OutputFolder(out).write(RECORD, json.dumps(data, ensure_ascii=False, indent=1,
+                                               sort_keys=True).encode())
+    return out / RECORD

@@ -16,8 +16,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from docgen.clock import build_moment
-from docgen.errors import RenderError
+from docgen.errors import LimitError, RenderError, describe
 from docgen.job import METADATA_KEYS
+from docgen.limits import is_pixel_error, pixels_error
 from docgen.stylecache import StylesheetCache
 from docgen.templating import make_environment, render_each
 
@@ -123,6 +124,10 @@ class _Collect(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
             message = record.getMessage()
+            # WeasyPrint raises an empty ImageLoadingError from the real one (Pillow's).
+            for arg in record.args if isinstance(record.args, tuple) else ():
+                if isinstance(arg, BaseException) and not str(arg) and arg.__cause__:
+                    message = f"{message.rstrip()} {describe(arg.__cause__)}"
             (self.refused if REFUSED in message else self.errors).append(message)
 
 
@@ -147,8 +152,8 @@ class PdfRenderer:
     images kept for the whole run; renders a context to PDF bytes."""
 
     def __init__(self, path: Path, locale: str, *, pdf_variant: str | None = None,
-                 metadata: Mapping[str, str] | None = None, folders: tuple[Path, ...] = ()
-                 ) -> None:
+                 metadata: Mapping[str, str] | None = None, folders: tuple[Path, ...] = (),
+                 max_pages: int | None = None, max_pixels: int | None = None) -> None:
         from weasyprint.pdf import VARIANTS
 
         unknown = set(metadata or {}) - PROPERTIES
@@ -169,6 +174,7 @@ class PdfRenderer:
                          for key, value in (metadata or {}).items() if key != "date"}
         self.date = document_date((metadata or {}).get("date"))
         self.pdf_variant = pdf_variant
+        self.max_pages, self.max_pixels = max_pages, max_pixels
         self.base_url = self.folder.as_uri() + "/"
         self.fetcher = FolderFetcher(self.folder, *folders)
         self.font_config = FontConfiguration()
@@ -182,8 +188,14 @@ class PdfRenderer:
             document = weasyprint.HTML(string=html, base_url=self.base_url,
                                        url_fetcher=self.fetcher).render(
                 font_config=self.font_config, cache=self.images, pdf_variant=self.pdf_variant)
+            if self.max_pages and len(document.pages) > self.max_pages:
+                raise LimitError(f"the document has {len(document.pages):,} pages, more than "
+                                 f"{self.max_pages}", "pages")
             identifier = self._set_metadata(document.metadata, context)
             pdf = document.write_pdf(pdf_variant=self.pdf_variant, pdf_identifier=identifier)
+        bombs = [e for e in log.errors if is_pixel_error(e)]
+        if bombs:
+            raise pixels_error(bombs[0], self.max_pixels or 0)
         if log.errors or log.refused:
             raise RenderError("; ".join(dict.fromkeys(log.refused + log.errors)))
         result = Rendered(pdf)

@@ -15,10 +15,12 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from docgen.files import sha256_file
+from docgen.errors import DocgenError
+from docgen.files import OutputFolder, relative_parts
 from docgen.fingerprint import FileDigests, with_files
 from docgen.manifest import COLUMNS, Outcome, read_manifest
 from docgen.plan import Item
@@ -27,19 +29,24 @@ from docgen.record import read_record
 JOURNAL = ".docgen-journal.jsonl"
 _OLD_JOURNAL = ".docgen-journal.csv"  # docgen before the self-describing journal
 _JOURNAL_FORMAT = 1
-_TEMPORARY = re.compile(r"^\..+\.tmp$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 DONE = ("ok", "unchanged")
 
 
 def remove_orphans(out: Path) -> int:
-    """Delete temporary files a killed build left (they never replaced a document)."""
-    removed = 0
-    for path in out.rglob(".*.tmp"):
-        if path.is_file() and _TEMPORARY.match(path.name):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    """Delete temporary files a killed build left (they never replaced a document): only
+    names docgen gives its temporaries, never through a link (files.OutputFolder)."""
+    return OutputFolder(out).remove_temporaries()
+
+
+def _inside(record: dict[str, str]) -> bool:
+    """A line read back names a path inside the output folder (else it is ignored: never
+    trusted, never deleted)."""
+    try:
+        relative_parts(record.get("path") or "")
+    except DocgenError:
+        return False
+    return True
 
 
 class Previous:
@@ -47,6 +54,7 @@ class Previous:
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self.folder = OutputFolder(out)
         self.records: dict[tuple[str, str, str], dict[str, str]] = {}
         record = read_record(out)
         # What each document's render read, by path: from the last finished build's record,
@@ -56,7 +64,8 @@ class Previous:
         for line in journal:
             self.files[line["path"]] = line.pop("files")
         for line in read_manifest(out) + journal:
-            if line.get("status") in (*DONE, "stale") and _SHA.match(line.get("sha256", "")):
+            if (line.get("status") in (*DONE, "stale") and _SHA.match(line.get("sha256", ""))
+                    and _inside(line)):
                 self.records[(line["document"], line["key"], line["path"])] = line
         self.documents = {(r["document"], r["key"]) for r in self.records.values()}
 
@@ -78,9 +87,8 @@ class Previous:
         if (not record or record["status"] not in DONE or not inputs
                 or record.get("inputs") != inputs):
             return None
-        target = self.out / path
-        if not target.is_file() or sha256_file(target) != record["sha256"]:
-            return None  # missing or altered since: make it again
+        if self.folder.sha256(path) != record["sha256"]:
+            return None  # missing, altered or replaced by a link since: make it again
         return record
 
     def existed(self, item: Item) -> bool:
@@ -91,14 +99,14 @@ class Previous:
         current = {o.path for o in outcomes if o.status in DONE}
         return [r for r in self.records.values()
                 if r["document"] in documents and r["path"] not in current
-                and (self.out / r["path"]).is_file()]
+                and self.folder.is_file(r["path"])]
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every complete, self-describing line of a journal (a line cut short is skipped)."""
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
-    except OSError:
+        text = OutputFolder(path.parent).read_bytes(path.name).decode("utf-8", "replace")
+    except (OSError, DocgenError):
         return []
     lines = []
     for raw in text.splitlines():
@@ -120,23 +128,34 @@ class Journal:
 
     def __init__(self, out: Path) -> None:
         self.path = out / JOURNAL
-        (out / _OLD_JOURNAL).unlink(missing_ok=True)
-        self.handle: BinaryIO = self.path.open("ab")
-        if self.handle.tell() > 0:
-            with self.path.open("rb") as existing:
-                existing.seek(-1, os.SEEK_END)
-                if existing.read(1) != b"\n":  # a line cut short by a kill: start afresh
-                    self.handle.write(b"\n")
+        folder = OutputFolder(out)
+        folder.remove(_OLD_JOURNAL)
+        self._opened = folder.append(JOURNAL)
+        self.handle: IO[bytes] = self._opened.__enter__()
+        if self.handle.seek(0, os.SEEK_END) > 0:
+            self.handle.seek(-1, os.SEEK_END)
+            if self.handle.read(1) != b"\n":  # a line cut short by a kill: start afresh
+                self.handle.write(b"\n")
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status in DONE:
-            self.handle.write(journal_line(outcome))
-            self.handle.flush()
+            try:
+                self.handle.write(journal_line(outcome))
+                self.handle.flush()
+            except OSError as err:  # disk full: say which file
+                err.filename = err.filename or str(self.path)
+                raise
 
     def close(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except OSError as err:
+            err.filename = err.filename or str(self.path)
+            raise
+        finally:
+            with suppress(OSError):  # the same disk-full error, already raised
+                self.handle.close()
 
 
 def journal_line(outcome: Outcome, files: Mapping[str, str] | None = None) -> bytes:
@@ -148,13 +167,6 @@ def journal_line(outcome: Outcome, files: Mapping[str, str] | None = None) -> by
 
 def prune(out: Path, records: Iterable[dict[str, str]]) -> list[str]:
     """Remove stale documents and the folders they leave empty."""
-    removed = []
-    for record in records:
-        target = out / record["path"]
-        target.unlink(missing_ok=True)
-        removed.append(record["path"])
-        folder = target.parent
-        while folder != out and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
-    return removed
+    folder = OutputFolder(out)
+    return [record["path"] for record in records
+            if _inside(record) and folder.remove(record["path"])]

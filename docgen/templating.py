@@ -9,8 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import FileSystemLoader, StrictUndefined, Template
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from docgen.cell_values import parse_date
 
@@ -27,6 +27,51 @@ class Undefined(StrictUndefined):
 
     def __bool__(self) -> bool:
         return False
+
+
+# What one render may produce: far above any certificate (a 200-page list is a few MB), far
+# below what exhausts a worker's memory. Jinja's sandbox already caps range() at 100,000.
+MAX_OUTPUT = 50_000_000
+_MAX_POWER_BITS = 100_000
+
+
+class BoundedTemplate(Template):
+    """A template whose render stops with SecurityError once its output passes MAX_OUTPUT
+    characters, instead of growing until memory runs out."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        context = self.new_context(dict(*args, **kwargs))
+        try:
+            pieces, size = [], 0
+            for piece in self.root_render_func(context):
+                size += len(piece)
+                if size > MAX_OUTPUT:
+                    raise SecurityError(f"the template's output passed {MAX_OUTPUT:,} characters "
+                                        "(a loop without end?)")
+                pieces.append(piece)
+            return self.environment.concat(pieces)  # type: ignore[attr-defined,no-any-return]
+        except Exception:
+            self.environment.handle_exception()
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, plus bounds on the operators that build huge values in one step:
+    ``'x' * 10**10``, ``[0] * 10**10``, ``10 ** 10**10``."""
+
+    intercepted_binops = frozenset({"*", "**"})
+    template_class = BoundedTemplate
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if (isinstance(sequence, str | list | tuple) and isinstance(times, int)
+                        and len(sequence) * times > MAX_OUTPUT):
+                    raise SecurityError(f"repeating a value {times:,} times would make "
+                                        f"{len(sequence) * times:,} items (limit {MAX_OUTPUT:,})")
+        elif (isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+              and right * max(1, abs(left).bit_length()) > _MAX_POWER_BITS):
+            raise SecurityError(f"{left} ** {right} is too large a number")
+        return super().call_binop(context, operator, left, right)
 
 
 @lru_cache(maxsize=8)
@@ -88,12 +133,12 @@ def make_environment(
     folder: Path | None = None,
     autoescape: bool = False,
     finalize: Callable[[Any], Any] | None = None,
-) -> ImmutableSandboxedEnvironment:
+) -> BoundedSandbox:
     """A sandboxed, strict environment: a missing variable is an error, never a blank.
 
     ``folder`` lets ``{% include %}`` read templates beside the main one, and nothing above it.
     """
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         undefined=Undefined,
         autoescape=autoescape,
         loader=FileSystemLoader(str(folder)) if folder else None,

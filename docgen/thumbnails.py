@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
 from pathlib import Path
 
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 
 THUMBS = ".thumbs"  # inside the output folder, so the report keeps its images when zipped
 THUMB_WIDTH = 200  # pixels: twice the width the page shows, sharp on high-density screens
 
 
-def first_page_png(pdf: Path, width: int) -> bytes:
-    """The first page of ``pdf`` as a PNG ``width`` pixels wide."""
+def first_page_png(pdf: Path | bytes, width: int) -> bytes:
+    """The first page of ``pdf`` (a file, or its bytes) as a PNG ``width`` pixels wide."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(str(pdf))
+    document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
     try:
         page = document[0]
         image = page.render(scale=width / page.get_width()).to_pil()
@@ -35,32 +34,29 @@ class Thumbnails:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.folder = out / THUMBS
+        self.folder = OutputFolder(out)  # written and pruned without following a link
         self.used: set[str] = set()
 
     def get(self, path: str, sha256: str) -> str | None:
         """The thumbnail's path relative to ``out``, or None when it cannot be made."""
         if not sha256 or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             return None
-        target = self.folder / f"{sha256}.png"
-        self.used.add(target.name)
-        if not target.is_file():
-            try:
-                atomic_write(target, first_page_png(self.out / path, THUMB_WIDTH))
-            except Exception:  # a damaged or missing PDF: shown as missing, never a failed build
-                self.used.discard(target.name)
-                return None
-        return f"{THUMBS}/{target.name}"
+        name = f"{sha256}.png"
+        relative = f"{THUMBS}/{name}"
+        self.used.add(name)
+        try:
+            if not self.folder.is_file(relative):
+                pdf = self.folder.read_bytes(path)
+                self.folder.write(relative, first_page_png(pdf, THUMB_WIDTH))
+        except Exception:  # a damaged or missing PDF, a link: shown as missing, never a failed build
+            self.used.discard(name)
+            return None
+        return relative
 
     def prune(self) -> list[str]:
         """Remove the thumbnails this report did not use."""
-        return _remove(p for p in self.folder.glob("*.png") if p.name not in self.used) \
-            if self.folder.is_dir() else []
-
-
-def _remove(paths: Iterable[Path]) -> list[str]:
-    removed = []
-    for path in paths:
-        path.unlink(missing_ok=True)
-        removed.append(path.name)
-    return removed
+        try:
+            stale = [n for n in self.folder.files(THUMBS) if n.endswith(".png") and n not in self.used]
+            return [n for n in stale if self.folder.remove(f"{THUMBS}/{n}")]
+        except Exception:  # a link in the way: nothing removed through it
+            return []

@@ -7,20 +7,35 @@ import importlib
 import itertools
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from docgen.errors import describe
-from docgen.files import atomic_write
-from docgen.job import DocumentSpec, Job
+from docgen.errors import DocgenError, LimitError, describe
+from docgen.files import OutputFolder
+from docgen.job import DocumentSpec, Job, Limits
+from docgen.lifecycle import STOPPING, die_with_parent, ignore_interrupts
+from docgen.limits import (
+    TimeLimitExceeded,
+    default_workers,
+    limit_image_pixels,
+    limit_memory,
+    memory_error,
+    time_error,
+    time_limit,
+)
 
 CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
 # Workers start from a small server process rather than from the main process, which holds
 # the whole plan: forked from it, each worker would carry (and count) that memory too.
 START_METHOD = "forkserver"
+# The main process's watchdog allows a chunk this much beyond its documents' time limits
+# before it kills the workers (the in-worker timer cannot interrupt a stuck C call).
+GRACE_SECONDS = 15
+_POLL = 1.0  # seconds between the watchdog's looks
 
 
 class Renderer(Protocol):
@@ -39,6 +54,10 @@ class Renderers:
         self.specs = {d.name: d for d in job.documents}
         self._ready: dict[str, Renderer] = {}
 
+    def reset(self) -> None:
+        """Forget the prepared templates (after a document was stopped half-way)."""
+        self._ready.clear()
+
     def get(self, name: str) -> Renderer:
         if name not in self._ready:
             self._ready[name] = _prepare(self.specs[name], self.job)
@@ -53,7 +72,8 @@ def _prepare(spec: DocumentSpec, job: Job) -> Renderer:
     from docgen.render_pdf import PdfRenderer
 
     return PdfRenderer(spec.template, job.locale, pdf_variant=job.pdf_variant,
-                       metadata=pdf_metadata(spec, job),
+                       metadata=pdf_metadata(spec, job), max_pages=job.limits.pages,
+                       max_pixels=job.limits.image_pixels,
                        folders=job.reading_folders(spec.template))
 
 
@@ -76,7 +96,8 @@ class Task:
     index: int
     document: str
     context: dict[str, Any]
-    target: Path
+    path: str  # relative to the output folder
+    out: Path  # the output folder
 
 
 @dataclass(frozen=True)
@@ -89,34 +110,59 @@ class Done:
 
 
 def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
-    """Render and write a chunk (one template's documents, so a renderer can batch them);
-    any failure becomes that document's message."""
+    """Render and write a chunk, each document within the job's time limit; any failure
+    becomes that document's message."""
     done: list[Done] = []
-    for name in dict.fromkeys(t.document for t in tasks):
-        group = [t for t in tasks if t.document == name]
+    limits = renderers.job.limits
+    for task in tasks:
         try:
-            results = renderers.get(name).render_many([t.context for t in group])
-        except Exception as err:  # the template itself failed: every document of it fails
-            results = [err] * len(group)
-        for task, result in zip(group, results, strict=True):
-            if isinstance(result, Exception):
-                done.append(Done(task.index, error=describe(result)))
-                continue
-            try:
-                done.append(Done(task.index, sha256=atomic_write(task.target, result),
-                                 warnings=getattr(result, "warnings", ()),
-                                 reads=getattr(result, "reads", ())))
-            except OSError as err:
-                done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
+            renderer = renderers.get(task.document)  # prepared once, outside the time limit
+            with time_limit(limits.seconds):
+                [result] = renderer.render_many([task.context])
+        except TimeLimitExceeded:
+            result = time_error(limits.seconds)
+        except Exception as err:  # the template itself failed
+            result = err
+        if isinstance(result, MemoryError):
+            result = memory_error(limits.memory_mb)
+        if isinstance(result, Exception):
+            if isinstance(result, LimitError):
+                # A document stopped half-way may leave its renderer's state behind.
+                renderers.reset()
+            done.append(Done(task.index, error=failure_text(result)))
+            continue
+        try:
+            sha256 = OutputFolder(task.out).write(task.path, result)
+        except DocgenError as err:  # a symlink in the row's path: this document only
+            done.append(Done(task.index, error=str(err)))
+            continue
+        except OSError as err:
+            folder = OutputFolder(task.out)
+            done.append(Done(task.index, error=str(folder.unwritable(err, task.out / task.path))))
+            continue
+        done.append(Done(task.index, sha256=sha256, warnings=getattr(result, "warnings", ()),
+                         reads=getattr(result, "reads", ())))
     return done
+
+
+def failure_text(err: BaseException) -> str:
+    """A failed render's reason, whole: docgen's own errors as they format themselves,
+    others as their type and message (Jinja's SecurityError, a bug in a filter)."""
+    if isinstance(err, DocgenError):
+        return str(err)
+    return describe(err)
 
 
 
 _WORKER: Renderers | None = None
 
 
-def _init_worker(job: Job) -> None:
+def _init_worker(job: Job, parent: int) -> None:
     global _WORKER
+    die_with_parent(parent or None)  # the forkserver (or the main process, forked) dies: so do we
+    ignore_interrupts()
+    limit_memory(job.limits.memory_mb)
+    limit_image_pixels(job.limits.image_pixels)
     _WORKER = Renderers(job)
 
 
@@ -136,8 +182,11 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def default_jobs(limits: Limits | None = None) -> int:
+    """One worker per core, as many as the available memory holds at ``memory_mb`` each."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    return default_workers(cores, (limits or Limits()).memory_mb)
 
 
 def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
@@ -147,6 +196,9 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
     order = {d.name: n for n, d in enumerate(job.documents)}
     tasks = sorted(tasks, key=lambda t: (order[t.document], t.index))
     if jobs <= 1 or len(tasks) < 2 * CHUNK:
+        # In this process: the time, page, pixel and sandbox limits hold; memory_mb is not
+        # set on the main process (it holds the plan), a MemoryError still fails one document.
+        limit_image_pixels(job.limits.image_pixels)
         renderers = Renderers(job)
         for chunk in _chunks(tasks, CHUNK):
             if stop():
@@ -181,12 +233,15 @@ class _Pool:
             else "spawn"
         self.context = multiprocessing.get_context(method)
         if method == "forkserver":
-            # Imported once in the server, so every (recycled) worker starts with them loaded.
-            self.context.set_forkserver_preload(["docgen.workers", *modules])
+            # Imported once in the server, so every (recycled) worker starts with them loaded;
+            # docgen.lifeline makes the server itself die with the main process.
+            self.context.set_forkserver_preload(["docgen.lifeline", "docgen.workers", *modules])
         else:
             for module in modules:  # imported once here, inherited by every forked worker
                 importlib.import_module(module)
         self.round_size = jobs * max(1, 1000 // CHUNK)
+        self.parent = os.getpid() if method == "fork" else 0
+        self.timed_out = False  # the watchdog killed the workers of the last pool
 
     def run(self, chunks: Iterator[list[Task]], stop: Callable[[], bool],
             suspects: list[Task] | None) -> Iterator[Done]:
@@ -196,7 +251,8 @@ class _Pool:
             pending: dict[Future[list[Done]], list[Task]] = {}
             submitted, broken = 0, False
             with ProcessPoolExecutor(self.jobs, mp_context=self.context,
-                                     initializer=_init_worker, initargs=(self.job,)) as pool:
+                                     initializer=_init_worker,
+                                     initargs=(self.job, self.parent)) as pool:
                 try:
                     for chunk in chunks:
                         try:
@@ -206,34 +262,63 @@ class _Pool:
                             break
                         submitted += 1
                         if len(pending) >= self.jobs * 3:
-                            yield from _collect(pending, suspects)
+                            yield from self._collect(pool, pending, suspects)
                             if stop():
                                 return
                         if submitted >= self.round_size:
                             break
                     while pending:
-                        yield from _collect(pending, suspects)
+                        yield from self._collect(pool, pending, suspects)
                         if stop():
                             return
                 finally:
-                    for future in pending:
-                        future.cancel()
+                    if pending or STOPPING.is_set():
+                        # Stopped (a signal, --fail-fast): the documents in hand are dropped.
+                        # Killed rather than cancelled: Python 3.11's pool fails on a cancelled
+                        # future once it finds its worker gone.
+                        _kill_workers(pool)
             if submitted < self.round_size and not broken:
                 return
 
 
-def _collect(pending: dict[Future[list[Done]], list[Task]],
-             suspects: list[Task] | None) -> Iterator[Done]:
-    """The results of the chunks that finished first."""
-    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-    for future in finished:
-        chunk = pending.pop(future)
-        try:
-            yield from future.result()
-        except Exception as err:  # BrokenProcessPool: the worker was killed or crashed
-            if suspects is not None:
-                suspects.extend(chunk)
-            else:
-                yield from (Done(t.index, error=f"the worker process rendering it died "
-                                 f"({describe(err)}); nothing was written for it")
-                            for t in chunk)
+    def _collect(self, pool: ProcessPoolExecutor, pending: dict[Future[list[Done]], list[Task]],
+                 suspects: list[Task] | None) -> Iterator[Done]:
+        """The results of the chunks that finished first. The watchdog: when nothing finishes
+        for longer than a chunk's documents may take, a worker is stuck where its own timer
+        cannot reach (inside a C library): the workers are killed and replaced, and the
+        documents they held retried alone, so only the stuck one fails."""
+        seconds = self.job.limits.seconds
+        allowance = max(len(c) for c in pending.values()) * seconds + GRACE_SECONDS
+        started = time.monotonic()
+        while True:
+            finished, _ = wait(pending, timeout=_POLL, return_when=FIRST_COMPLETED)
+            if finished:
+                break
+            if time.monotonic() - started > allowance:
+                self.timed_out = True
+                _kill_workers(pool)
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                break
+        for future in finished:
+            chunk = pending.pop(future)
+            try:
+                yield from future.result()
+            except Exception as err:  # BrokenProcessPool: the worker was killed or crashed
+                if suspects is not None:
+                    suspects.extend(chunk)
+                elif self.timed_out:
+                    yield from (Done(t.index, error=str(time_error(seconds))) for t in chunk)
+                else:
+                    yield from (Done(t.index, error=f"the worker process rendering it died "
+                                     f"({describe(err)}); nothing was written for it")
+                                for t in chunk)
+        if not pending:
+            self.timed_out = False
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's worker processes now (shutdown would wait for their documents)."""
+    processes = getattr(pool, "_processes", None) or {}  # no public handle on them
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.kill()

@@ -15,7 +15,8 @@ PACKAGE = ROOT / "docgen"
 # The import direction, lowest first: a module imports only modules of its own layer or
 # below (never a cycle). A new module must be placed here, and in the README.
 LAYERS: list[set[str]] = [
-    {"errors", "names", "files", "clock", "zipfiles", "archives", "cell_values", "__init__"},
+    {"errors", "names", "files", "clock", "zipfiles", "archives", "cell_values", "lifecycle",
+     "limits", "lifeline", "__init__"},
     {"templating"},
     {"job", "sources", "fields", "roster", "sheet_files", "sheet_layout", "checks", "lint",
      "fingerprint", "manifest", "render_pdf", "render_docx", "fastdocx", "stylecache", "convert",

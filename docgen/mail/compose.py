@@ -14,7 +14,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from docgen.errors import DocgenError, describe
-from docgen.files import inside
+from docgen.files import OutputFolder
 from docgen.job import Job
 from docgen.mail.config import MailConfig
 from docgen.mail.log import LogEntry
@@ -90,7 +90,7 @@ class Composer:
         return message
 
     def _read(self, attachment: Attachment) -> bytes:
-        data = inside(self.out, attachment.path).read_bytes()
+        data = OutputFolder(self.out).read_bytes(attachment.path)
         if hashlib.sha256(data).hexdigest() != attachment.sha256:
             raise DocgenError(f"{attachment.path} changed while mailing: run docgen build, then mail again")
         return data

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen.files import exclusive
+from docgen.files import OutputFolder
 from docgen.manifest import safe_cell, unsafe_cell
 
 MAIL_FOLDER = "mail"
@@ -54,10 +54,11 @@ def _split(value: str, separator: str) -> tuple[str, ...]:
 
 def read_log(folder: Path) -> list[LogEntry]:
     """Every complete line of the log; none if there is no log yet."""
-    path = log_path(folder)
-    if not path.is_file():
+    if not folder.is_dir():
         return []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with OutputFolder(folder).open_text(f"{MAIL_FOLDER}/{LOG}", "utf-8-sig") as handle:
+        if handle is None:
+            return []
         records = list(csv.DictReader(handle))
     entries = []
     for record in records:
@@ -73,11 +74,9 @@ def read_log(folder: Path) -> list[LogEntry]:
 
 def append_log(folder: Path, entry: LogEntry) -> None:
     """Add one line and fsync it, so that a run killed after this message never sends it again."""
-    path = log_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
-    with path.open("a+b") as handle:
+    with OutputFolder(folder).append(f"{MAIL_FOLDER}/{LOG}") as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() == 0:
             buffer.write("\ufeff")  # so that Excel shows accented names right
@@ -94,4 +93,4 @@ def append_log(folder: Path, entry: LogEntry) -> None:
 
 def mail_lock(folder: Path) -> AbstractContextManager[None]:
     """One ``docgen mail`` at a time per output folder: two at once could send twice."""
-    return exclusive(folder / MAIL_FOLDER / ".lock", "docgen mail")
+    return OutputFolder(folder).lock(f"{MAIL_FOLDER}/.lock", "docgen mail")

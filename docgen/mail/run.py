@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from docgen.errors import DocgenError, JobError, UnusableError, describe, signal_exit_code
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 from docgen.job import Job
 from docgen.mail.compose import DRAFT_HEADER, WIRE_POLICY, Composer, entry
 from docgen.mail.config import load_mail_config, smtp_credentials
@@ -139,12 +139,12 @@ def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
             continue
         try:
             fingerprint = composer.fingerprint(item)
-            if _draft_fingerprint(out / relative) == fingerprint:
+            if _draft_fingerprint(out, relative) == fingerprint:
                 emit(replace(item.delivery("draft", "unchanged", path=relative), reason="unchanged"))
                 continue
             message = composer.message(item, draft=True)
             message[DRAFT_HEADER] = fingerprint
-            atomic_write(out / relative, message.as_bytes(policy=WIRE_POLICY))
+            OutputFolder(out).write(relative, message.as_bytes(policy=WIRE_POLICY))
         except Exception as err:  # this message fails; the others go on
             emit(item.delivery("failed", f"cannot make the message: {describe(err)}"))
             continue
@@ -152,14 +152,15 @@ def write_drafts(items: Sequence[MailItem], composer: Composer, out: Path,
         emit(item.delivery("draft", item.why, path=relative))
 
 
-def _draft_fingerprint(path: Path) -> str | None:
-    """The fingerprint header of the draft at ``path``, or None."""
-    from email import message_from_binary_file
+def _draft_fingerprint(out: Path, relative: str) -> str | None:
+    """The fingerprint header of the draft at ``relative``, or None (read without following
+    a link, as everything under the output folder)."""
+    from email import message_from_bytes
     from email.policy import default
 
     try:
-        with path.open("rb") as handle:
-            value = message_from_binary_file(handle, policy=default).get(DRAFT_HEADER)
-    except OSError:
+        value = message_from_bytes(OutputFolder(out).read_bytes(relative),
+                                   policy=default).get(DRAFT_HEADER)
+    except (OSError, DocgenError):
         return None
     return str(value) if value else None

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from docgen.files import atomic_write
+from docgen.files import OutputFolder
 from docgen.job import Job
 from docgen.manifest import Outcome, read_manifest
 from docgen.overview.labels import labels_for, sheet_names
@@ -38,17 +38,21 @@ def write_overview(job: Job, out: Path, plan: Plan, outcomes: Sequence[Outcome])
         problems.append(f"the report could not be made ({type(err).__name__}: {err})")
     else:
         page, sheet = overview_files(job.locale)
+        folder = OutputFolder(out)
         thumbs = Thumbnails(out)
         for name, make in ((page, lambda: page_html(overview, _thumbs(overview, thumbs), sheet)
                             .encode("utf-8")),
                            (sheet, lambda: sheet_bytes(overview))):
             try:
-                atomic_write(out / name, make())
+                folder.write(name, make())
             except Exception as err:
                 problems.append(f"{name} could not be written ({type(err).__name__}: {err})")
         thumbs.prune()
         for old in sheet_names() - {sheet}:  # written under the job's earlier locale
-            (out / old).unlink(missing_ok=True)
+            try:
+                folder.remove(old)
+            except Exception as err:  # a link in its place: left alone, said
+                problems.append(f"{old} was not removed ({err})")
     for problem in problems:
         _LOG.warning("warning: %s", problem)
     return problems

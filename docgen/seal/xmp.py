@@ -61,11 +61,12 @@ def seal_weasyprint_metadata(metadata: Any, payload: str) -> None:
     metadata.generate_rdf_metadata = with_seal
 
 
-def seal_pdf_file(path: Path, payload: str) -> bytes:
+def seal_pdf_bytes(data: bytes, payload: str) -> bytes:
     """A PDF made elsewhere (LibreOffice) with the payload added to its XMP, as bytes."""
+
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         if "/Metadata" in pdf.Root:
             packet = pdf.Root.Metadata.read_bytes()
             pdf.Root.Metadata.write(insert_payload(packet, payload))
@@ -116,14 +117,17 @@ def docx_payload(docx: Path) -> str | None:
     return text if text.startswith(PREFIX) else None
 
 
-def seal_converted(docx: Path, pdf: Path) -> Path | Exception:
-    """The PDF LibreOffice made from a sealed Word document, with the payload in its XMP;
-    a failure is returned (that document's conversion fails), not raised."""
-    from docgen.files import atomic_write
+def seal_converted(out: Path, docx: Path, pdf: Path) -> Path | Exception:
+    """The PDF LibreOffice made from a sealed Word document, with the payload in its XMP
+    (rewritten inside the output folder ``out``, never through a link); a failure is
+    returned (that document's conversion fails), not raised."""
+    from docgen.files import OutputFolder
 
+    folder = OutputFolder(out)
+    relative = pdf.relative_to(out).as_posix()
     try:
         if (payload := docx_payload(docx)) is not None:
-            atomic_write(pdf, seal_pdf_file(pdf, payload))
+            folder.write(relative, seal_pdf_bytes(folder.read_bytes(relative), payload))
     except Exception as err:  # pikepdf and zipfile raise several kinds for a damaged file
         return XmpError(f"cannot put the seal into the PDF's metadata: {type(err).__name__}: {err}")
     return pdf
