@@ -11,6 +11,7 @@ import re
 import struct
 import uuid
 import zlib
+from typing import Any
 
 from docgen.errors import ConversionError
 
@@ -52,16 +53,25 @@ def normalise_pdf(data: bytes, seed: str, moment: dt.datetime, *, pdfa: bool) ->
         # "deterministic" one still varies with what it read): that is replaced, same length.
         if "/DocChecksum" in pdf.trailer:  # LibreOffice's MD5 of what it wrote, time included
             del pdf.trailer["/DocChecksum"]
-        pdf.trailer.ID = pikepdf.Array([pikepdf.String(ident), pikepdf.String(ident)])
-        out = io.BytesIO()
-        pdf.save(out, static_id=True, fix_metadata_version=False)  # XMP exactly as edited
-    result = out.getvalue()
-    if result.count(_QPDF_STATIC_ID) != 1:
-        raise ConversionError("cannot set the PDF's identifier (unexpected QPDF output)")
-    result = result.replace(_QPDF_STATIC_ID, b"<" + ident.hex().encode() + b">")
+        result = save_stable(pdf, ident)
     if pdfa:
         check_pdfa(result)
     return result
+
+
+def save_stable(pdf: Any, ident: bytes) -> bytes:
+    """The pikepdf document as bytes that depend only on its content: both /ID halves
+    ``ident``, the XMP exactly as edited (QPDF would otherwise stamp its own second /ID half
+    and touch the metadata)."""
+    import pikepdf
+
+    pdf.trailer.ID = pikepdf.Array([pikepdf.String(ident), pikepdf.String(ident)])
+    out = io.BytesIO()
+    pdf.save(out, static_id=True, fix_metadata_version=False)
+    result = out.getvalue()
+    if result.count(_QPDF_STATIC_ID) != 1:
+        raise ConversionError("cannot set the PDF's identifier (unexpected QPDF output)")
+    return result.replace(_QPDF_STATIC_ID, b"<" + ident.hex().encode() + b">")
 
 
 def _icc_dated(icc: bytes, when: dt.datetime) -> bytes:

@@ -190,6 +190,20 @@ def test_the_document_id_is_stable_and_sealed_html_pdfs_are_byte_identical(
         assert hashlib.sha256(original.read_bytes()).hexdigest() == line["sha256"], line["path"]
 
 
+def test_sealed_libreoffice_pdfs_are_byte_identical(sealed: Sealed, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same Word documents, converted again and sealed again, give the same PDF bytes
+    (the seal's metadata is added without QPDF stamping a new /ID)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    report = build(load_job(sealed.job).select(("lettera",)), tmp_path / "again", jobs=1)
+    assert report.exit_code == 0
+    pdfs = [line for line in manifest(tmp_path / "again") if line["path"].endswith(".pdf")]
+    assert pdfs
+    for line in pdfs:
+        original = sealed.out / line["path"]
+        assert hashlib.sha256(original.read_bytes()).hexdigest() == line["sha256"], line["path"]
+
+
 def test_check_refuses_a_sealed_document_whose_template_has_no_seal(tmp_path: Path) -> None:
     """docgen check (and so build) stops with exit 2 when a sealed template lacks {{ seal }},
     and when an unsealed document's template uses it."""

@@ -63,8 +63,9 @@ def seal_weasyprint_metadata(metadata: Any, payload: str) -> None:
 
 def seal_pdf_bytes(data: bytes, payload: str) -> bytes:
     """A PDF made elsewhere (LibreOffice) with the payload added to its XMP, as bytes."""
-
     import pikepdf
+
+    from docgen.pdfstamps import save_stable
 
     with pikepdf.open(io.BytesIO(data)) as pdf:
         if "/Metadata" in pdf.Root:
@@ -77,9 +78,9 @@ def seal_pdf_bytes(data: bytes, payload: str) -> bytes:
             stream = pdf.make_stream(insert_payload(packet, payload))
             stream.Type, stream.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
             pdf.Root.Metadata = stream
-        out = io.BytesIO()
-        pdf.save(out)
-    return out.getvalue()
+        # The /ID LibreOffice's normalised PDF carries (pdfstamps) is kept, and so the bytes
+        # stay the same for the same DOCX.
+        return save_stable(pdf, bytes(pdf.trailer.ID[0]))
 
 
 def read_payload(xmp: bytes | None) -> str | None:
