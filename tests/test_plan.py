@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import textwrap
 from collections.abc import Callable
@@ -107,3 +108,8 @@ def test_label_names_the_worker(tmp_path: Path) -> None:
     mail = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--dry-run"])
     assert mail.exit_code == 0, mail.stderr
     assert mail.stdout.splitlines()[0].split("\t")[1] == f"row 2 ({key}, GIARDI Paola)"
+    drafts = runner.invoke(cli, ["mail", str(job), "--out", str(out), "--drafts"])
+    assert drafts.exit_code == 0, drafts.stderr
+    with (out / "mail/log.csv").open(encoding="utf-8-sig", newline="") as handle:
+        [logged] = list(csv.DictReader(handle))
+    assert (logged["key"], logged["label"], logged["status"]) == (key, "GIARDI Paola", "draft")

@@ -100,4 +100,4 @@ def entry(item: Pending, status: str, recipients: Sequence[str]) -> LogEntry:
     return LogEntry(time=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                     key=item.key or "", message_id=item.message_id, recipients=tuple(recipients),
                     files=tuple(a.name for a in item.attachments),
-                    sha256=item.shas, status=status)
+                    sha256=item.shas, status=status, label=item.name)

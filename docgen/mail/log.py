@@ -20,7 +20,7 @@ from docgen.manifest import safe_cell, unsafe_cell
 MAIL_FOLDER = "mail"
 LOG = "log.csv"
 # ``status`` comes last: a line cut short by a killed run has no valid status and is ignored.
-COLUMNS = ("time", "key", "message_id", "recipients", "files", "sha256", "status")
+COLUMNS = ("time", "key", "label", "message_id", "recipients", "files", "sha256", "status")
 STATUSES = ("sending", "sent", "refused", "draft")
 
 
@@ -35,9 +35,11 @@ class LogEntry:
     files: tuple[str, ...]
     sha256: tuple[str, ...]
     status: str
+    label: str = ""  # the worker as a clerk names them ([job] label); logs before it have none
 
     def as_record(self) -> dict[str, str]:
-        return {"time": self.time, "key": self.key, "message_id": self.message_id,
+        return {"time": self.time, "key": self.key, "label": self.label,
+                "message_id": self.message_id,
                 "recipients": "; ".join(self.recipients), "files": "; ".join(self.files),
                 "sha256": " ".join(self.sha256), "status": self.status}
 
@@ -64,11 +66,12 @@ def read_log(folder: Path) -> list[LogEntry]:
     for record in records:
         if record.get("status") not in STATUSES or None in record.values():
             continue
-        values = {k: unsafe_cell(record[k] or "") for k in COLUMNS}
+        values = {k: unsafe_cell(record.get(k) or "") for k in COLUMNS}
         entries.append(LogEntry(
             time=values["time"], key=values["key"], message_id=values["message_id"],
             recipients=_split(values["recipients"], ";"), files=_split(values["files"], ";"),
-            sha256=_split(values["sha256"], " "), status=values["status"]))
+            sha256=_split(values["sha256"], " "), status=values["status"],
+            label=values["label"]))
     return entries
 
 

@@ -82,7 +82,8 @@ class Pending:
     message_id: str
     shas: tuple[str, ...]  # what the log keeps: the files' sha256s (inside the zip, for an office)
     note: str = ""  # said with the reason, e.g. the documents that failed in the build
-    label: str = ""
+    label: str = ""  # shown in messages when the job sets [job] label
+    name: str = ""  # the worker as the log names them: [job] label, else SURNAME Name
 
     @property
     def why(self) -> str:
@@ -158,7 +159,8 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
     if problems := field_problems(job, roster, config.to_field, texts):
         raise UnusableError(problems)
     to_field = _to_field(job, config, roster)
-    labeller = Labeller(job) if job.label else None
+    naming = Labeller(job)
+    labeller = naming if job.label else None
     built = _built_rows(out)
     _check_resend_keys(job, roster, resend)
     by_key: dict[str, list[Mapping[str, str]]] = defaultdict(list)
@@ -225,7 +227,7 @@ def worker_items(job: Job, config: MailConfig, out: Path, records: Sequence[Mapp
                                  today=today), "documents": [a.name for a in attachments]}
         items.append(Pending(key, row.number, tuple(to), attachments, context, reason,
                              message_id(config, job, key, to, shas, sends), tuple(shas), note,
-                             label=label))
+                             label=label, name=naming(row, key)))
     return items
 
 
