@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docgen.checks import check_columns
 from docgen.files import OutputFolder
@@ -17,6 +19,9 @@ from docgen.postbuild import bundle_documents, convert_documents
 from docgen.record import write_record
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Task, default_jobs, run_tasks
+
+if TYPE_CHECKING:  # imported only when a job names a cluster (Dask is an extra)
+    from docgen.cluster import Cluster
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
@@ -34,29 +39,31 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = N
     (default: one per core).
     """
     plan = plan or make_plan(job)
-    folder = OutputFolder(out)
-    folder.create()
-    failed: list[Outcome] = []
+    # The cluster is reached first: an unreachable one leaves no output folder behind.
+    with rendering(job) as cluster:
+        folder = OutputFolder(out)
+        folder.create()
+        failed: list[Outcome] = []
 
-    def seen(outcome: Outcome) -> None:
-        if outcome.status == "failed":
-            failed.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
+        def seen(outcome: Outcome) -> None:
+            if outcome.status == "failed":
+                failed.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
 
-    with folder.lock(LOCK, "docgen build"):
-        try:
-            report = _build(job, out, plan, jobs=jobs or default_jobs(job.limits),
-                            fail_fast=fail_fast, partial=partial, force=force,
-                            prune_stale=prune_stale, on_outcome=seen)
-        except OSError as err:  # disk full, folder made read-only meanwhile: the journal
-            # keeps what was finished, so the next run makes only the rest
-            error = folder.unwritable(err, Path(err.filename) if err.filename else out)
-            if failed:  # the report is lost with the build: say what had failed meanwhile
-                shown = "; ".join(o.message for o in failed[:3])
-                more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
-                error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
-            raise error from err
+        with folder.lock(LOCK, "docgen build"):
+            try:
+                report = _build(job, out, plan, cluster, jobs=jobs or default_jobs(job.limits),
+                                fail_fast=fail_fast, partial=partial, force=force,
+                                prune_stale=prune_stale, on_outcome=seen)
+            except OSError as err:  # disk full, folder made read-only meanwhile: the journal
+                # keeps what was finished, so the next run makes only the rest
+                error = folder.unwritable(err, Path(err.filename) if err.filename else out)
+                if failed:  # the report is lost with the build: say what had failed meanwhile
+                    shown = "; ".join(o.message for o in failed[:3])
+                    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+                    error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
+                raise error from err
     report.undeliverable = undeliverable(plan)
     return report
 
@@ -69,8 +76,26 @@ def undeliverable(plan: Plan) -> list[str]:
             if column and p.field == column and p.severity == "error"]
 
 
-def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
-           force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> BuildReport:
+@contextmanager
+def rendering(job: Job) -> Iterator[Cluster | None]:
+    """The one place that chooses where documents are rendered: on the Dask cluster the job
+    names (``--cluster``, ``DOCGEN_CLUSTER``, ``[job] cluster``), else None: worker processes
+    here."""
+    if not job.cluster:
+        yield None
+        return
+    from docgen.cluster import Cluster
+
+    cluster = Cluster(job, job.cluster)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def _build(job: Job, out: Path, plan: Plan, cluster: Cluster | None, *, jobs: int,
+           fail_fast: bool, partial: bool, force: bool, prune_stale: bool,
+           on_outcome: OnOutcome | None) -> BuildReport:
     remove_orphans(out)
     previous = Previous(out)
     digests = FileDigests(job.folder)  # each file a render read, hashed once per build
@@ -110,7 +135,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         return fail_fast and failures > 0
 
     try:
-        for done in run_tasks(job, tasks, jobs, stop):
+        rendered = cluster.run(tasks, stop) if cluster else run_tasks(job, tasks, jobs, stop)
+        for done in rendered:
             item = plan.items[done.index]
             if done.error:
                 record(done.index, _outcome(item, "failed", message="; ".join(filter(None, (
@@ -127,7 +153,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         ordered = [outcomes[i] for i in sorted(outcomes)]
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
-                                         on_outcome=note, processes=jobs)
+                                         on_outcome=note, processes=jobs,
+                                         convert=cluster.convert if cluster else None)
     except Interrupted as stopped:
         # Every finished document is in the journal, synced below: the next run trusts them.
         stopped.written = written

@@ -98,9 +98,13 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
               help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores, as memory allows].")
+@click.option("--cluster", metavar="ADDRESS", envvar="DOCGEN_CLUSTER",
+              help="Render on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://HOST:8786; also DOCGEN_CLUSTER or [job] cluster).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
-          pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, quiet: bool) -> None:
+          pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, cluster: str | None,
+          quiet: bool) -> None:
     """Render every due document of JOB (default: input/job.toml).
 
     A re-run makes again only the documents whose inputs changed or whose file is missing
@@ -111,6 +115,7 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build
       docgen build input/job.toml --out /tmp/attestati --only attestato_frequenza
       docgen build --force --jobs 2
+      docgen build --cluster tcp://10.0.0.5:8786
       docgen build --pdf --zip
     """
     from docgen.build import build as run_build
@@ -118,8 +123,9 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     from docgen.plan import make_plan
 
     job = _load(job_file, only)
-    if pdf or zip_bundles:
-        job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else ())
+    if pdf or zip_bundles or cluster:
+        job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else (),
+                               cluster=cluster)
     plan = make_plan(job)
     folder = out or Path("output") / job.id
     if not quiet:

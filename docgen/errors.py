@@ -208,3 +208,7 @@ class LimitError(DocgenError):
     def __init__(self, message: str, limit: str, **place: object) -> None:
         super().__init__(f"{message} (limit [job.limits] {limit})", **place)  # type: ignore[arg-type]
         self.limit = limit
+
+
+class ClusterError(DocgenError):
+    """The cluster cannot be used: Dask missing, the scheduler unreachable or lost."""

@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
             "pdf_variant", "metadata", "zip", "zip_by", "header_row", "seal",
-            "label", "assets", "limits"}
+            "label", "assets", "limits", "cluster"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -98,6 +98,7 @@ class Job:
     label: str | None = None  # how a worker is named in summaries, bundles, mail: Jinja over the row
     assets: tuple[Path, ...] = ()  # more folders templates may read files from
     limits: Limits = field(default_factory=Limits)  # [job.limits]
+    cluster: str | None = None  # a Dask scheduler's address: render there (see cluster.py)
 
     def reading_folders(self, template: Path) -> tuple[Path, ...]:
         """Where a template may read files: its own folder, the job file's, the assets."""
@@ -113,11 +114,13 @@ class Job:
     def converts_pdf(self) -> bool:
         return any(d.pdf for d in self.documents)
 
-    def with_options(self, *, pdf: bool = False, zip_modes: tuple[str, ...] = ()) -> Job:
-        """The job as ``--pdf`` and ``--zip`` change it."""
+    def with_options(self, *, pdf: bool = False, zip_modes: tuple[str, ...] = (),
+                     cluster: str | None = None) -> Job:
+        """The job as ``--pdf``, ``--zip`` and ``--cluster`` change it."""
         documents = tuple(replace(d, pdf=d.pdf or (pdf and d.kind == "docx"))
                           for d in self.documents)
-        return replace(self, documents=documents, zip=tuple(dict.fromkeys(self.zip + zip_modes)))
+        return replace(self, documents=documents, zip=tuple(dict.fromkeys(self.zip + zip_modes)),
+                       cluster=cluster or self.cluster)
 
     @property
     def folder(self) -> Path:
@@ -229,6 +232,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
 
     job_id, locale, roster, key = text("id"), text("locale", "it_IT"), text("roster"), text("key")
     sheet = text("sheet")
+    cluster = text("cluster")
     for name in ("id", "roster", "key"):
         if name not in section:
             problems.append(JobError(f"[job] {name} is missing", file=path.name))
@@ -311,7 +315,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
         metadata=metadata, zip=zip_modes, zip_by=zip_by, header_row=header_row,
         seal=section.get("seal", {}),
-        label=label, assets=asset_paths, limits=limits,
+        label=label, assets=asset_paths, limits=limits, cluster=cluster,
     )
 
 

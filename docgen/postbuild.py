@@ -21,9 +21,11 @@ def pdf_path(docx_path: str) -> str:
 
 def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous: Previous, *,
                       force: bool, on_outcome: Callable[[Outcome], None],
-                      processes: int = 1) -> list[Outcome]:
+                      processes: int = 1, convert: Callable[..., None] | None = None
+                      ) -> list[Outcome]:
     """A PDF beside every made Word document of a ``pdf = true`` document, converted in batches
-    by ``processes`` LibreOffice processes; a PDF whose DOCX did not change is left alone."""
+    by ``processes`` LibreOffice processes, or by ``convert`` (the cluster's, called as
+    ``convert_to_pdf``); a PDF whose DOCX did not change is left alone."""
     from docgen.convert import convert_to_pdf
 
     wanted = {d.name for d in job.documents if d.pdf}
@@ -60,12 +62,15 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
             on_outcome(outcome)
 
     files = list(todo)
-    # Each LibreOffice process is single-threaded: one per core, each with its own profile.
-    shares = [files[i::processes] for i in range(max(1, min(processes, len(files))))]
-    with ThreadPoolExecutor(len(shares) or 1) as pool:
-        for future in [pool.submit(convert_to_pdf, share, pdf_variant=job.pdf_variant,
-                                   on_done=done, out=out) for share in shares if share]:
-            future.result()
+    if convert is not None:  # on the cluster's workers
+        convert(files, pdf_variant=job.pdf_variant, on_done=done, out=out)
+    else:
+        # Each LibreOffice process is single-threaded: one per core, each with its own profile.
+        shares = [files[i::processes] for i in range(max(1, min(processes, len(files))))]
+        with ThreadPoolExecutor(len(shares) or 1) as pool:
+            for future in [pool.submit(convert_to_pdf, share, pdf_variant=job.pdf_variant,
+                                       on_done=done, out=out) for share in shares if share]:
+                future.result()
     order = {path: n for n, path in enumerate(o.path for o in outcomes)}
     return sorted(results, key=lambda o: order.get(o.source, 0))
 

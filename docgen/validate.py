@@ -81,7 +81,8 @@ def validate_job(job: Job) -> ValidJob:
         from docgen.convert import export_filter, find_soffice
 
         try:
-            find_soffice()
+            if not job.cluster:  # on a cluster, the workers' LibreOffice converts
+                find_soffice()
             export_filter(job.pdf_variant)
         except DocgenError as err:
             problems.append(err)

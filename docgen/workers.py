@@ -109,10 +109,10 @@ class Done:
     reads: tuple[str, ...] = ()  # files the renderer read besides the template (CSS, images, fonts)
 
 
-def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
-    """Render and write a chunk, each document within the job's time limit; any failure
-    becomes that document's message."""
-    done: list[Done] = []
+def render_results(renderers: Renderers, tasks: Iterable[Task]
+                   ) -> Iterator[tuple[Task, bytes | Exception]]:
+    """Each document rendered within the job's time limit, or its failure in its place (here
+    or on a cluster's worker)."""
     limits = renderers.job.limits
     for task in tasks:
         try:
@@ -125,24 +125,32 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
             result = err
         if isinstance(result, MemoryError):
             result = memory_error(limits.memory_mb)
-        if isinstance(result, Exception):
-            if isinstance(result, LimitError):
-                # A document stopped half-way may leave its renderer's state behind.
-                renderers.reset()
-            done.append(Done(task.index, error=failure_text(result)))
-            continue
-        try:
-            sha256 = OutputFolder(task.out).write(task.path, result)
-        except DocgenError as err:  # a symlink in the row's path: this document only
-            done.append(Done(task.index, error=str(err)))
-            continue
-        except OSError as err:
-            folder = OutputFolder(task.out)
-            done.append(Done(task.index, error=str(folder.unwritable(err, task.out / task.path))))
-            continue
-        done.append(Done(task.index, sha256=sha256, warnings=getattr(result, "warnings", ()),
-                         reads=getattr(result, "reads", ())))
-    return done
+        if isinstance(result, LimitError):
+            # A document stopped half-way may leave its renderer's state behind.
+            renderers.reset()
+        yield task, result
+
+
+def write_document(task: Task, result: bytes | Exception, warnings: tuple[str, ...] = (),
+                   reads: tuple[str, ...] = ()) -> Done:
+    """A rendered document written into the output folder (the one write path), or its
+    failure, as its ``Done``."""
+    if isinstance(result, Exception):
+        return Done(task.index, error=failure_text(result))
+    try:
+        sha256 = OutputFolder(task.out).write(task.path, result)
+    except DocgenError as err:  # a symlink in the row's path: this document only
+        return Done(task.index, error=str(err))
+    except OSError as err:
+        folder = OutputFolder(task.out)
+        return Done(task.index, error=str(folder.unwritable(err, task.out / task.path)))
+    return Done(task.index, sha256=sha256, warnings=warnings or getattr(result, "warnings", ()),
+                reads=reads or getattr(result, "reads", ()))
+
+
+def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
+    """Render and write a chunk; any failure becomes that document's message."""
+    return [write_document(task, result) for task, result in render_results(renderers, tasks)]
 
 
 def failure_text(err: BaseException) -> str:
@@ -171,7 +179,8 @@ def _run_chunk(tasks: list[Task]) -> list[Done]:
     return render_chunk(_WORKER, tasks)
 
 
-def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+def chunked(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    """``tasks`` in lists of ``size`` (the last one shorter)."""
     chunk: list[Task] = []
     for task in tasks:
         chunk.append(task)
@@ -192,28 +201,33 @@ def default_jobs(limits: Limits | None = None) -> int:
 def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
     """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
     so memory stays flat however long the roster is."""
-    # Chunks hold one template's documents, so a renderer can batch them.
-    order = {d.name: n for n, d in enumerate(job.documents)}
-    tasks = sorted(tasks, key=lambda t: (order[t.document], t.index))
+    tasks = by_template(job, tasks)
     if jobs <= 1 or len(tasks) < 2 * CHUNK:
         # In this process: the time, page, pixel and sandbox limits hold; memory_mb is not
         # set on the main process (it holds the plan), a MemoryError still fails one document.
         limit_image_pixels(job.limits.image_pixels)
         renderers = Renderers(job)
-        for chunk in _chunks(tasks, CHUNK):
+        for chunk in chunked(tasks, CHUNK):
             if stop():
                 return
             yield from render_chunk(renderers, chunk)
         return
     pool = _Pool(job, jobs, preload_modules({d.kind for d in job.documents}))
     suspects: list[Task] = []
-    yield from pool.run(_chunks(tasks, CHUNK), stop, suspects)
+    yield from pool.run(chunked(tasks, CHUNK), stop, suspects)
     # A worker that died took the chunks it and its siblings held: each of those documents
     # is tried again alone, so only the one that kills its worker fails.
     for task in suspects:
         if stop():
             return
         yield from pool.run(iter([[task]]), stop, None)
+
+
+def by_template(job: Job, tasks: Iterable[Task]) -> list[Task]:
+    """Tasks ordered by document, then row: chunks then hold one template's documents, so a
+    renderer can batch them."""
+    order = {d.name: n for n, d in enumerate(job.documents)}
+    return sorted(tasks, key=lambda t: (order[t.document], t.index))
 
 
 def preload_modules(kinds: Collection[str]) -> list[str]:

@@ -43,11 +43,15 @@ def journaled(out: Path) -> int:
 
 def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str],
              seconds: float = 180) -> None:
+    # The condition is evaluated once per turn: a process tree that changes between two
+    # looks (LibreOffice's launcher handing over to soffice.bin) must not fail the test.
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None and not condition():
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the build ended first: {process.communicate()}"
+        if condition():
+            return
         time.sleep(0.05)
-    assert process.poll() is None, f"the build ended first: {process.communicate()}"
-    assert condition(), "timed out waiting"
+    raise AssertionError("timed out waiting")
 
 
 def alive(processes: list[psutil.Process]) -> list[str]:
