@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from docgen.delivery import bundle_documents, convert_documents
 from docgen.files import exclusive, inside
@@ -11,16 +13,62 @@ from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
 from docgen.plan import Item, Plan, make_plan
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
-from docgen.workers import Task, default_jobs, pdf_metadata, run_tasks
+from docgen.workers import Done, Task, default_jobs, pdf_metadata, run_tasks, start_pool
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
-__all__ = ["build", "default_jobs", "pdf_metadata"]
+__all__ = ["build", "default_jobs", "pdf_metadata", "rendering"]
+
+
+class Renderer(Protocol):
+    """Where a build's documents are rendered: ``run`` yields each one's ``Done`` once its
+    file is written; ``convert`` is None when LibreOffice runs on this machine."""
+
+    convert: Callable[..., None] | None
+
+    def run(self, tasks: list[Task], stop: Callable[[], bool]) -> Iterator[Done]: ...
+
+    def close(self) -> None: ...
+
+
+class _Local:
+    """Worker processes on this machine, started at once (see workers.start_pool)."""
+
+    convert = None
+
+    def __init__(self, job: Job, jobs: int) -> None:
+        self.job, self.jobs = job, jobs
+        self.pool = start_pool(job, jobs)
+
+    def run(self, tasks: list[Task], stop: Callable[[], bool]) -> Iterator[Done]:
+        return run_tasks(self.job, tasks, self.jobs, stop, pool=self.pool)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+@contextmanager
+def rendering(job: Job, jobs: int) -> Iterator[Renderer]:
+    """The one place that chooses where documents are rendered: on the Dask cluster the job
+    names, or in ``jobs`` processes here. Open it before planning: the workers' imports and
+    template preparation then overlap reading the roster."""
+    if job.cluster:
+        from docgen.cluster import Cluster
+
+        renderer: Renderer = Cluster(job, job.cluster)
+    else:
+        renderer = _Local(job, jobs)
+    try:
+        yield renderer
+    finally:
+        renderer.close()
 
 
 def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
           fail_fast: bool = False, partial: bool = False, force: bool = False,
-          prune_stale: bool = False, on_outcome: OnOutcome | None = None) -> Report:
+          prune_stale: bool = False, on_outcome: OnOutcome | None = None,
+          renderer: Renderer | None = None) -> Report:
     """Make every due document of ``job`` in ``out`` and write manifest.csv.
 
     Documents whose inputs are unchanged since an earlier build and whose files are intact
@@ -28,15 +76,22 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
     previous manifest's lines of the other documents. Earlier documents no longer due are
     reported as ``stale``, or removed with ``prune_stale``.
     """
+    if renderer is None:
+        with rendering(job, jobs) as opened:
+            return build(job, out, plan=plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
+                         force=force, prune_stale=prune_stale, on_outcome=on_outcome,
+                         renderer=opened)
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK, "docgen build"):
-        return _build(job, out, plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
-                      force=force, prune_stale=prune_stale, on_outcome=on_outcome)
+        return _build(job, out, plan, renderer, jobs=jobs, fail_fast=fail_fast,
+                      partial=partial, force=force, prune_stale=prune_stale,
+                      on_outcome=on_outcome)
 
 
-def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, partial: bool,
-           force: bool, prune_stale: bool, on_outcome: OnOutcome | None) -> Report:
+def _build(job: Job, out: Path, plan: Plan, renderer: Renderer, *, jobs: int, fail_fast: bool,
+           partial: bool, force: bool, prune_stale: bool, on_outcome: OnOutcome | None
+           ) -> Report:
     remove_orphans(out)
     previous = Previous(out)
     journal = Journal(out)
@@ -71,7 +126,7 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         return fail_fast and failures > 0
 
     try:
-        for done in run_tasks(job, tasks, jobs, stop):
+        for done in renderer.run(tasks, stop):
             item = plan.items[done.index]
             if done.error:
                 record(done.index, _outcome(item, "failed", message=f"{item.message} "
@@ -87,7 +142,8 @@ def _build(job: Job, out: Path, plan: Plan, *, jobs: int, fail_fast: bool, parti
         ordered = [outcomes[i] for i in sorted(outcomes)]
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
-                                         on_outcome=note, processes=jobs)
+                                         on_outcome=note, processes=jobs,
+                                         convert=renderer.convert)
     finally:
         journal.close()
     if job.zip:

@@ -87,9 +87,13 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
               help="Remove documents of earlier builds that are no longer due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores].")
+@click.option("--cluster", metavar="ADDRESS", envvar="DOCGEN_CLUSTER",
+              help="Render on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://HOST:8786; also DOCGEN_CLUSTER or [job] cluster).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bool, force: bool,
-          pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, quiet: bool) -> None:
+          pdf: bool, zip_bundles: bool, prune: bool, jobs: int | None, cluster: str | None,
+          quiet: bool) -> None:
     """Render every due document of JOB (default: input/job.toml).
 
     A re-run makes again only the documents whose inputs changed or whose file is missing
@@ -101,25 +105,30 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build input/job.toml --out /tmp/attestati --only attestato_frequenza
       docgen build --force --jobs 2
       docgen build --pdf --zip
+      docgen build --cluster tcp://10.0.0.5:8786
     """
     from docgen.build import build as run_build
-    from docgen.build import default_jobs
+    from docgen.build import default_jobs, rendering
     from docgen.job import ZIP_MODES
     from docgen.plan import make_plan
 
     job = _load(job_file, only)
-    if pdf or zip_bundles:
-        job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else ())
-    plan = make_plan(job)
+    if pdf or zip_bundles or cluster:
+        job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else (),
+                               cluster=cluster)
     folder = out or Path("output") / job.id
-    if not quiet:
-        for warning in plan.warnings:
-            click.echo(f"warning: {warning}", err=True)
-    conversions = sum(1 for i in plan.due if i.document.pdf)
-    with _progress(len(plan.items) + conversions, quiet) as advance:
-        report = run_build(job, folder, plan=plan, jobs=jobs or default_jobs(),
-                           fail_fast=fail_fast, partial=bool(only), force=force,
-                           prune_stale=prune, on_outcome=advance)
+    jobs = jobs or default_jobs()
+    # The workers start first, so their imports overlap reading the roster and planning.
+    with rendering(job, jobs) as renderer:
+        plan = make_plan(job)
+        if not quiet:
+            for warning in plan.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        conversions = sum(1 for i in plan.due if i.document.pdf)
+        with _progress(len(plan.items) + conversions, quiet) as advance:
+            report = run_build(job, folder, plan=plan, jobs=jobs, fail_fast=fail_fast,
+                               partial=bool(only), force=force, prune_stale=prune,
+                               on_outcome=advance, renderer=renderer)
     if not quiet:
         seen = dict.fromkeys((o.document, w) for o in report.outcomes for w in o.warnings)
         for document, warning in seen:

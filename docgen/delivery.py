@@ -23,9 +23,11 @@ def pdf_path(docx_path: str) -> str:
 
 def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous: Previous, *,
                       force: bool, on_outcome: Callable[[Outcome], None],
-                      processes: int = 1) -> list[Outcome]:
+                      processes: int = 1, convert: Callable[..., None] | None = None
+                      ) -> list[Outcome]:
     """A PDF beside every made Word document of a ``pdf = true`` document, converted in batches
-    by ``processes`` LibreOffice processes; a PDF whose DOCX did not change is left alone."""
+    by ``processes`` LibreOffice processes, or by ``convert`` (the cluster's, as
+    ``convert_to_pdf``); a PDF whose DOCX did not change is left alone."""
     from docgen.convert import convert_to_pdf
 
     wanted = {d.name for d in job.documents if d.pdf}
@@ -57,6 +59,9 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
             on_outcome(outcome)
 
     files = list(todo)
+    if convert is not None:
+        convert(files, pdf_variant=job.pdf_variant, on_done=done)
+        files = []
     # Each LibreOffice process is single-threaded: one per core, each with its own profile.
     shares = [files[i::processes] for i in range(max(1, min(processes, len(files))))]
     with ThreadPoolExecutor(len(shares) or 1) as pool:

@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # Known keys per table; later features add theirs here, so a typo is always caught.
 JOB_KEYS = {"id", "locale", "roster", "sheet", "key", "optional", "columns", "checks",
-            "pdf_variant", "metadata", "zip", "zip_by"}
+            "pdf_variant", "metadata", "zip", "zip_by", "cluster"}
 DOCUMENT_KEYS = {"name", "template", "filename", "when", "scope", "pdf", "title"}
 # PDF/A-3u: archival (AgID guidelines prefer PDF/A), Unicode text, and attachments allowed.
 DEFAULT_PDF_VARIANT = "pdf/a-3u"
@@ -78,6 +78,7 @@ class Job:
     metadata: Mapping[str, str] = field(default_factory=dict)  # PDF properties, Jinja patterns
     zip: tuple[str, ...] = ()  # bundle modes written after a build
     zip_by: str | None = None  # the column per-site-field bundles group by
+    cluster: str | None = None  # a Dask scheduler's address: render there (see cluster.py)
 
     @property
     def group_field(self) -> str:
@@ -88,11 +89,13 @@ class Job:
     def converts_pdf(self) -> bool:
         return any(d.pdf for d in self.documents)
 
-    def with_options(self, *, pdf: bool = False, zip_modes: tuple[str, ...] = ()) -> Job:
-        """The job as ``--pdf`` and ``--zip`` change it."""
+    def with_options(self, *, pdf: bool = False, zip_modes: tuple[str, ...] = (),
+                     cluster: str | None = None) -> Job:
+        """The job as ``--pdf``, ``--zip`` and ``--cluster`` change it."""
         documents = tuple(replace(d, pdf=d.pdf or (pdf and d.kind == "docx"))
                           for d in self.documents)
-        return replace(self, documents=documents, zip=tuple(dict.fromkeys(self.zip + zip_modes)))
+        return replace(self, documents=documents, zip=tuple(dict.fromkeys(self.zip + zip_modes)),
+                       cluster=cluster or self.cluster)
 
     @property
     def folder(self) -> Path:
@@ -212,6 +215,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
     if zip_by is not None and not isinstance(zip_by, str):
         problems.append(JobError("[job] zip_by must be a field name", file=path.name))
         zip_by = None
+    cluster = text("cluster")
     mail = data.get("mail", {})
     if not isinstance(mail, dict):
         problems.append(JobError("[mail] must be a table", file=path.name))
@@ -223,7 +227,7 @@ def _build_job(path: Path, data: dict[str, Any], problems: list[DocgenError]) ->
         path=path, id=job_id or "", locale=locale or "it_IT", roster=roster_path or folder,
         key=key or "", sheet=sheet, optional=frozenset(optional), columns=dict(columns),
         course=course, documents=documents, mail=mail, checks=checks, pdf_variant=pdf_variant,
-        metadata=metadata, zip=zip_modes, zip_by=zip_by,
+        metadata=metadata, zip=zip_modes, zip_by=zip_by, cluster=cluster,
     )
 
 

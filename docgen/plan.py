@@ -87,7 +87,8 @@ def make_plan(job: Job) -> Plan:
         from docgen.convert import export_filter, find_soffice
 
         try:
-            find_soffice()
+            if not job.cluster:  # on a cluster, the workers' LibreOffice converts
+                find_soffice()
             export_filter(job.pdf_variant)
         except DocgenError as err:
             problems.append(err)

@@ -3,10 +3,12 @@ template's documents, results fed back to the main process as they complete."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -86,27 +88,33 @@ class Done:
     warnings: tuple[str, ...] = ()  # e.g. a reference the renderer refused to fetch
 
 
-def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
-    """Render and write a chunk (one template's documents, so a renderer can batch them);
-    any failure becomes that document's message."""
-    done: list[Done] = []
+def render_results(renderers: Renderers, tasks: list[Task]) -> Iterator[tuple[Task, bytes | Exception]]:
+    """Each document of a chunk rendered (one template's documents together, so a renderer can
+    batch them); a failure in its place."""
     for name in dict.fromkeys(t.document for t in tasks):
         group = [t for t in tasks if t.document == name]
         try:
             results = renderers.get(name).render_many([t.context for t in group])
         except Exception as err:  # the template itself failed: every document of it fails
             results = [err] * len(group)
-        for task, result in zip(group, results, strict=True):
-            if isinstance(result, Exception):
-                done.append(Done(task.index, error=describe(result)))
-                continue
-            try:
-                done.append(Done(task.index, sha256=atomic_write(task.target, result),
-                                 warnings=getattr(result, "warnings", ())))
-            except OSError as err:
-                done.append(Done(task.index, error=f"cannot write {task.target}: {err.strerror}"))
-    return done
+        yield from zip(group, results, strict=True)
 
+
+def write_document(task: Task, result: bytes | Exception,
+                   warnings: tuple[str, ...] | None = None) -> Done:
+    """A rendered document written to its target, or its failure, as its ``Done``."""
+    if isinstance(result, Exception):
+        return Done(task.index, error=describe(result))
+    try:
+        return Done(task.index, sha256=atomic_write(task.target, result),
+                    warnings=getattr(result, "warnings", ()) if warnings is None else warnings)
+    except OSError as err:
+        return Done(task.index, error=f"cannot write {task.target}: {err.strerror}")
+
+
+def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
+    """Render and write a chunk; any failure becomes that document's message."""
+    return [write_document(task, result) for task, result in render_results(renderers, tasks)]
 
 
 _WORKER: Renderers | None = None
@@ -117,12 +125,21 @@ def _init_worker(job: Job) -> None:
     _WORKER = Renderers(job)
 
 
+def _warm_up() -> None:
+    """Prepare every template of the job before the first chunk arrives; a template that
+    fails here fails again, with its message, when its documents are rendered."""
+    assert _WORKER is not None
+    for name in _WORKER.specs:
+        with contextlib.suppress(Exception):
+            _WORKER.get(name)
+
+
 def _run_chunk(tasks: list[Task]) -> list[Done]:
     assert _WORKER is not None
     return render_chunk(_WORKER, tasks)
 
 
-def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+def chunked(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
     chunk: list[Task] = []
     for task in tasks:
         chunk.append(task)
@@ -137,25 +154,44 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
-    """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
-    so memory stays flat however long the roster is."""
-    # Chunks hold one template's documents, so a renderer can batch them.
+def by_template(job: Job, tasks: list[Task]) -> list[Task]:
+    """The tasks in the job's order of documents, so chunks hold one template's documents
+    and a renderer can batch them."""
     order = {d.name: n for n, d in enumerate(job.documents)}
-    tasks = sorted(tasks, key=lambda t: (order[t.document], t.index))
-    if jobs <= 1 or len(tasks) < 2 * CHUNK:
+    return sorted(tasks, key=lambda t: (order[t.document], t.index))
+
+
+def start_pool(job: Job, jobs: int) -> _Pool | None:
+    """Worker processes for ``job`` started now, importing the renderers and preparing the
+    job's templates while the caller reads the roster and plans; None for ``jobs`` 1."""
+    if jobs <= 1:
+        return None
+    pool = _Pool(job, jobs, _modules(job))
+    pool.start()
+    return pool
+
+
+def _modules(job: Job) -> list[str]:
+    kinds = {d.kind for d in job.documents}
+    return (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
+        ["docgen.render_pdf"] if kinds - {"docx"} else [])
+
+
+def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool],
+              pool: _Pool | None = None) -> Iterator[Done]:
+    """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
+    so memory stays flat however long the roster is; ``pool`` is one started beforehand."""
+    tasks = by_template(job, tasks)
+    if pool is None and (jobs <= 1 or len(tasks) < 2 * CHUNK):
         renderers = Renderers(job)
-        for chunk in _chunks(tasks, CHUNK):
+        for chunk in chunked(tasks, CHUNK):
             if stop():
                 return
             yield from render_chunk(renderers, chunk)
         return
-    kinds = {d.kind for d in job.documents}
-    modules = (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
-        ["docgen.render_pdf"] if kinds - {"docx"} else [])
-    pool = _Pool(job, jobs, modules)
+    pool = pool or _Pool(job, jobs, _modules(job))
     suspects: list[Task] = []
-    yield from pool.run(_chunks(tasks, CHUNK), stop, suspects)
+    yield from pool.run(chunked(tasks, CHUNK), stop, suspects)
     # A worker that died took the chunks it and its siblings held: each of those documents
     # is tried again alone, so only the one that kills its worker fails.
     for task in suspects:
@@ -181,6 +217,40 @@ class _Pool:
             for module in modules:  # imported once here, inherited by every forked worker
                 importlib.import_module(module)
         self.round_size = jobs * max(1, 1000 // CHUNK)
+        self._started: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.jobs, mp_context=self.context,
+                                   initializer=_init_worker, initargs=(self.job,))
+
+    def start(self) -> None:
+        """The first round's processes started now, each preparing the templates. From a
+        thread: starting the first process waits for the server's imports (WeasyPrint)."""
+        self._starting = threading.Thread(target=self._start, name="docgen-pool-start",
+                                          daemon=True)
+        self._starting.start()
+
+    def _start(self) -> None:
+        self._started = self._executor()
+        for _ in range(self.jobs):  # one task each: processes are spawned as tasks arrive
+            self._started.submit(_warm_up)
+
+    def _take(self) -> ProcessPoolExecutor:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        executor, self._started = self._started or self._executor(), None
+        return executor
+
+    def close(self) -> None:
+        """Stop processes started and never used (the build failed before rendering)."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._started is not None:
+            self._started.shutdown(wait=True, cancel_futures=True)
+            self._started = None
 
     def run(self, chunks: Iterator[list[Task]], stop: Callable[[], bool],
             suspects: list[Task] | None) -> Iterator[Done]:
@@ -189,8 +259,7 @@ class _Pool:
         while True:
             pending: dict[Future[list[Done]], list[Task]] = {}
             submitted, broken = 0, False
-            with ProcessPoolExecutor(self.jobs, mp_context=self.context,
-                                     initializer=_init_worker, initargs=(self.job,)) as pool:
+            with self._take() as pool:
                 try:
                     for chunk in chunks:
                         try:
