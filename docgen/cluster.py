@@ -308,7 +308,7 @@ class Cluster:
         from distributed import as_completed
 
         pending: dict[Any, Any] = {}
-        finished = as_completed()
+        finished = as_completed(loop=self.client.loop)
 
         def submit() -> None:
             chunk = next(chunks, None)
