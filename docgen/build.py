@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from docgen.delivery import bundle_documents, convert_documents
-from docgen.files import exclusive, inside
+from docgen.files import exclusive, inside, sync_to_disk
 from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
 from docgen.plan import Item, Plan, make_plan
@@ -158,6 +158,7 @@ def _build(job: Job, out: Path, plan: Plan, renderer: Renderer, *, jobs: int, fa
                             path=r["path"], sha256=r["sha256"], inputs=r.get("inputs", ""),
                             message="made by an earlier build and no longer due; "
                                     "docgen build --prune removes it") for r in stale]
+    sync_to_disk(out)  # every document on disk before the manifest lists it
     write_manifest(out, ordered, keep_others=partial)
     (out / JOURNAL).unlink(missing_ok=True)  # the manifest now holds everything
     report.outcomes = ordered

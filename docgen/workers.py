@@ -106,7 +106,8 @@ def write_document(task: Task, result: bytes | Exception,
     if isinstance(result, Exception):
         return Done(task.index, error=describe(result))
     try:
-        return Done(task.index, sha256=atomic_write(task.target, result),
+        # Flushed to disk once for the whole build (build.py), not once per document.
+        return Done(task.index, sha256=atomic_write(task.target, result, durable=False),
                     warnings=getattr(result, "warnings", ()) if warnings is None else warnings)
     except OSError as err:
         return Done(task.index, error=f"cannot write {task.target}: {err.strerror}")
