@@ -7,13 +7,17 @@
 Writes bench/results/results.csv and results.md. Naive loops run in this process and time
 the loop only; docgen runs as `docgen build --jobs 2` subprocesses and is timed whole (start-up,
 roster, plan, rendering, manifest). Peak memory is the sum of RSS over the process tree,
-polled every 50 ms.
+polled every 50 ms. "workers at" is when the build's first child process (the pool's server)
+appeared. The cluster route runs `docgen build --cluster` against a local Dask cluster of 2
+single-threaded worker processes started beforehand (its start-up is reported apart); its
+peak RSS is the client's alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -46,6 +50,7 @@ class Result:
     documents: int
     seconds: float
     peak_rss_mb: float
+    workers_at: float | None = None  # seconds from the command to its first child process
 
     @property
     def per_second(self) -> float:
@@ -53,8 +58,10 @@ class Result:
 
 
 @contextmanager
-def peak_rss(pid: int) -> Iterator[Callable[[], float]]:
-    """Peak of the summed RSS of ``pid`` and all its descendants, in MB."""
+def peak_rss(pid: int, start: float | None = None,
+             children: list[float] | None = None) -> Iterator[Callable[[], float]]:
+    """Peak of the summed RSS of ``pid`` and all its descendants, in MB; with ``start``, the
+    seconds from ``start`` to its first child process are appended to ``children``."""
     peak = 0
     done = threading.Event()
 
@@ -66,12 +73,14 @@ def peak_rss(pid: int) -> Iterator[Callable[[], float]]:
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
+            if start is not None and children is not None and len(procs) > 1 and not children:
+                children.append(time.perf_counter() - start)
             total = 0
             for proc in procs:
                 with suppress(psutil.NoSuchProcess):
                     total += proc.memory_info().rss
             peak = max(peak, total)
-            done.wait(0.05)
+            done.wait(0.05 if start is None else 0.01)
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
@@ -144,15 +153,18 @@ def run_naive(kind: str, job_file: Path, rows: int, scratch: Path) -> Result:
     return Result(kind, "naive loop (1 process)", rows, len(items), seconds, peak())
 
 
-def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 2) -> Result:
+def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 2,
+               cluster: str | None = None) -> Result:
     names = {"PDF": PDF_DOCS, "DOCX": DOCX_DOCS}.get(kind, ())
     out = Path(tempfile.mkdtemp(dir=scratch))
     args = [*DOCGEN, "build", str(job_file), "--out", str(out), "--jobs", str(jobs), "--quiet"]
+    args += ["--cluster", cluster] if cluster else []
     for name in names:
         args += ["--only", name]
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    with peak_rss(proc.pid) as peak:
+    children: list[float] = []
+    with peak_rss(proc.pid, start, children) as peak:
         _, err = proc.communicate()
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
@@ -160,7 +172,46 @@ def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 
     with (out / "manifest.csv").open(encoding="utf-8-sig") as handle:
         documents = sum(1 for line in csv.DictReader(handle) if line["status"] == "ok")
     shutil.rmtree(out)
-    return Result(kind, f"docgen build --jobs {jobs}", rows, documents, seconds, peak())
+    route = "docgen build --cluster (2 workers)" if cluster else f"docgen build --jobs {jobs}"
+    return Result(kind, route, rows, documents, seconds, peak(),
+                  None if cluster or not children else children[0])
+
+
+def run_convert(job_file: Path, rows: int, scratch: Path, processes: int = 2) -> Result:
+    """LibreOffice alone: the Word letters of a build converted by ``processes`` LibreOffice
+    processes in batches, as docgen build --pdf does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from docgen.convert import convert_to_pdf
+
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    subprocess.run([*DOCGEN, "build", str(job_file), "--out", str(out), "--quiet", "--only",
+                    DOCX_DOCS[0]], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+    files = sorted(out.rglob("*.docx"))
+    shares = [files[i::processes] for i in range(processes)]
+    with peak_rss(psutil.Process().pid) as peak:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(processes) as pool:
+            results = [r for future in [pool.submit(convert_to_pdf, share) for share in shares]
+                       for r in future.result().values()]
+        seconds = time.perf_counter() - start
+    shutil.rmtree(out)
+    made = sum(1 for r in results if not isinstance(r, Exception))
+    return Result("DOCX->PDF", f"LibreOffice batches, {processes} processes", rows, made,
+                  seconds, peak())
+
+
+@contextmanager
+def local_cluster() -> Iterator[str]:
+    """A Dask cluster on 127.0.0.1: a scheduler and 2 single-threaded worker processes."""
+    from distributed import LocalCluster
+
+    start = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        print(f"local Dask cluster of 2 workers started in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr, flush=True)
+        yield cluster.scheduler_address
 
 
 def report(results: list[Result], folder: Path) -> str:
@@ -170,14 +221,15 @@ def report(results: list[Result], folder: Path) -> str:
         writer.writeheader()
         for r in results:
             writer.writerow(asdict(r) | {"per_second": round(r.per_second, 1)})
-    lines = ["| kind | route | rows | documents | seconds | docs/s | vs naive | peak RSS (MB) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| kind | route | rows | documents | seconds | docs/s | vs naive | peak RSS (MB) "
+             "| workers at (s) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     naive = {(r.kind, r.rows): r for r in results if r.route.startswith("naive")}
     for r in results:
         base = naive.get((r.kind, r.rows))
         ratio = f"{r.per_second / base.per_second:.1f}x" if base and base is not r else ""
+        started = "" if r.workers_at is None else f"{r.workers_at:.2f}"
         lines.append(f"| {r.kind} | {r.route} | {r.rows:,} | {r.documents:,} | {r.seconds:.1f} | "
-                     f"{r.per_second:.1f} | {ratio} | {r.peak_rss_mb:.0f} |")
+                     f"{r.per_second:.1f} | {ratio} | {r.peak_rss_mb:.0f} | {started} |")
     table = "\n".join(lines) + "\n"
     (folder / "results.md").write_text(table, encoding="utf-8")
     return table
@@ -188,6 +240,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes only (~2 minutes)")
     parser.add_argument("--pdf-10k", action="store_true", help="also PDFs at 10,000 rows")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--no-cluster", action="store_true", help="skip the Dask cluster route")
     options = parser.parse_args()
     pdf_sample, docx_sample = (24, 120) if options.quick else (110, 540)
     docx_sizes = (1_000,) if options.quick else (1_000, 10_000)
@@ -196,9 +249,10 @@ def main() -> None:
 
     def record(result: Result) -> None:
         results.append(result)
+        started = "" if result.workers_at is None else f" workers at {result.workers_at:.2f} s"
         print(f"{result.kind:5} {result.route:24} {result.rows:>6} rows {result.documents:>6} docs "
-              f"{result.seconds:7.1f} s {result.per_second:7.1f}/s {result.peak_rss_mb:5.0f} MB",
-              file=sys.stderr, flush=True)
+              f"{result.seconds:7.1f} s {result.per_second:7.1f}/s {result.peak_rss_mb:5.0f} MB"
+              f"{started}  (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="docgen-bench-") as tmp:
         scratch = Path(tmp)
@@ -219,6 +273,14 @@ def main() -> None:
             record(run_docgen("DOCX", jobs[rows], rows, scratch))
         for rows in pdf_sizes:
             record(run_docgen("PDF", jobs[rows], rows, scratch))
+        record(run_convert(ROOT / "input" / "job.toml", 53, scratch))
+        if not options.no_cluster:
+            with local_cluster() as address:
+                record(run_docgen("PDF", jobs[pdf_sample], pdf_sample, scratch, cluster=address))
+                for rows in docx_sizes[:1]:
+                    record(run_docgen("DOCX", jobs[rows], rows, scratch, cluster=address))
+                for rows in pdf_sizes[:1]:
+                    record(run_docgen("PDF", jobs[rows], rows, scratch, cluster=address))
     table = report(results, options.out)
     print(table)
 
