@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from docgen.delivery import bundle_documents, convert_documents
 from docgen.files import exclusive, inside, sync_to_disk
 from docgen.job import Job
 from docgen.manifest import Outcome, Report, write_manifest
-from docgen.plan import Item, Plan, make_plan
-from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
 from docgen.workers import Done, Task, default_jobs, pdf_metadata, run_tasks, start_pool
+
+if TYPE_CHECKING:  # imported when building: `rendering` starts the workers before them
+    from docgen.plan import Item, Plan
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
@@ -81,6 +81,8 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
             return build(job, out, plan=plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
                          force=force, prune_stale=prune_stale, on_outcome=on_outcome,
                          renderer=opened)
+    from docgen.plan import make_plan
+
     plan = plan or make_plan(job)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK, "docgen build"):
@@ -92,6 +94,9 @@ def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int = 1,
 def _build(job: Job, out: Path, plan: Plan, renderer: Renderer, *, jobs: int, fail_fast: bool,
            partial: bool, force: bool, prune_stale: bool, on_outcome: OnOutcome | None
            ) -> Report:
+    from docgen.delivery import bundle_documents, convert_documents
+    from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
+
     remove_orphans(out)
     previous = Previous(out)
     journal = Journal(out)

@@ -110,7 +110,6 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     from docgen.build import build as run_build
     from docgen.build import default_jobs, rendering
     from docgen.job import ZIP_MODES
-    from docgen.plan import make_plan
 
     job = _load(job_file, only)
     if pdf or zip_bundles or cluster:
@@ -120,6 +119,8 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     jobs = jobs or default_jobs()
     # The workers start first, so their imports overlap reading the roster and planning.
     with rendering(job, jobs) as renderer:
+        from docgen.plan import make_plan
+
         plan = make_plan(job)
         if not quiet:
             for warning in plan.warnings:
