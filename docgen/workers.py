@@ -227,7 +227,11 @@ class _Pool:
 
     def start(self) -> None:
         """The first round's processes started now, each preparing the templates. From a
-        thread: starting the first process waits for the server's imports (WeasyPrint)."""
+        thread: starting the first process waits for the server's imports (WeasyPrint); but
+        never fork while another thread may hold a lock the child would inherit."""
+        if self.context.get_start_method() == "fork":
+            self._start()
+            return
         self._starting = threading.Thread(target=self._start, name="docgen-pool-start",
                                           daemon=True)
         self._starting.start()
