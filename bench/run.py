@@ -7,10 +7,11 @@
 Writes bench/results/results.csv and results.md. Naive loops run in this process and time
 the loop only; docgen runs as `docgen build --jobs 2` subprocesses and is timed whole (start-up,
 roster, plan, rendering, manifest). Peak memory is the sum of RSS over the process tree,
-polled every 50 ms. "workers at" is when the build's first child process (the pool's server)
-appeared. The cluster route runs `docgen build --cluster` against a local Dask cluster of 2
-single-threaded worker processes started beforehand (its start-up is reported apart); its
-peak RSS is the client's alone.
+polled every 50 ms; CPU is user + system time of the whole process tree, which other
+programs on the machine do not inflate as they do wall time. "workers at" is when the
+build's first child process (the pool's server) appeared. The cluster route runs
+`docgen build --cluster` against a local Dask cluster of 2 single-threaded worker processes
+started beforehand (its start-up is reported apart); its peak RSS and CPU are the client's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +53,7 @@ class Result:
     seconds: float
     peak_rss_mb: float
     workers_at: float | None = None  # seconds from the command to its first child process
+    cpu_seconds: float = 0.0  # user + system CPU of the whole process tree: load-independent
 
     @property
     def per_second(self) -> float:
@@ -146,11 +149,19 @@ def run_naive(kind: str, job_file: Path, rows: int, scratch: Path) -> Result:
     out = Path(tempfile.mkdtemp(dir=scratch))
     loop = naive_pdf if kind == "PDF" else naive_docx
     with peak_rss(psutil.Process().pid) as peak:
+        cpu = _cpu(resource.RUSAGE_SELF)
         start = time.perf_counter()
         loop(items, out)
         seconds = time.perf_counter() - start
+        cpu = _cpu(resource.RUSAGE_SELF) - cpu
     shutil.rmtree(out)
-    return Result(kind, "naive loop (1 process)", rows, len(items), seconds, peak())
+    return Result(kind, "naive loop (1 process)", rows, len(items), seconds, peak(),
+                  cpu_seconds=cpu)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 2,
@@ -161,12 +172,14 @@ def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 
     args += ["--cluster", cluster] if cluster else []
     for name in names:
         args += ["--only", name]
+    cpu = _cpu(resource.RUSAGE_CHILDREN)  # the build and every process it waited for
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     children: list[float] = []
     with peak_rss(proc.pid, start, children) as peak:
         _, err = proc.communicate()
     seconds = time.perf_counter() - start
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
     if proc.returncode not in (0, 1):
         raise SystemExit(f"docgen build failed ({proc.returncode}): {err.decode()[-2000:]}")
     with (out / "manifest.csv").open(encoding="utf-8-sig") as handle:
@@ -174,7 +187,7 @@ def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 
     shutil.rmtree(out)
     route = "docgen build --cluster (2 workers)" if cluster else f"docgen build --jobs {jobs}"
     return Result(kind, route, rows, documents, seconds, peak(),
-                  None if cluster or not children else children[0])
+                  None if cluster or not children else children[0], cpu)
 
 
 def run_convert(job_file: Path, rows: int, scratch: Path, processes: int = 2) -> Result:
@@ -190,15 +203,17 @@ def run_convert(job_file: Path, rows: int, scratch: Path, processes: int = 2) ->
     files = sorted(out.rglob("*.docx"))
     shares = [files[i::processes] for i in range(processes)]
     with peak_rss(psutil.Process().pid) as peak:
+        cpu = _cpu(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         with ThreadPoolExecutor(processes) as pool:
             results = [r for future in [pool.submit(convert_to_pdf, share) for share in shares]
                        for r in future.result().values()]
         seconds = time.perf_counter() - start
+        cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
     shutil.rmtree(out)
     made = sum(1 for r in results if not isinstance(r, Exception))
     return Result("DOCX->PDF", f"LibreOffice batches, {processes} processes", rows, made,
-                  seconds, peak())
+                  seconds, peak(), cpu_seconds=cpu)
 
 
 @contextmanager
@@ -222,14 +237,15 @@ def report(results: list[Result], folder: Path) -> str:
         for r in results:
             writer.writerow(asdict(r) | {"per_second": round(r.per_second, 1)})
     lines = ["| kind | route | rows | documents | seconds | docs/s | vs naive | peak RSS (MB) "
-             "| workers at (s) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| workers at (s) | CPU ms/doc |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     naive = {(r.kind, r.rows): r for r in results if r.route.startswith("naive")}
     for r in results:
         base = naive.get((r.kind, r.rows))
         ratio = f"{r.per_second / base.per_second:.1f}x" if base and base is not r else ""
         started = "" if r.workers_at is None else f"{r.workers_at:.2f}"
         lines.append(f"| {r.kind} | {r.route} | {r.rows:,} | {r.documents:,} | {r.seconds:.1f} | "
-                     f"{r.per_second:.1f} | {ratio} | {r.peak_rss_mb:.0f} | {started} |")
+                     f"{r.per_second:.1f} | {ratio} | {r.peak_rss_mb:.0f} | {started} | "
+                     f"{1000 * r.cpu_seconds / max(1, r.documents):.0f} |")
     table = "\n".join(lines) + "\n"
     (folder / "results.md").write_text(table, encoding="utf-8")
     return table
@@ -238,13 +254,18 @@ def report(results: list[Result], folder: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (~2 minutes)")
+    parser.add_argument("--medium", action="store_true",
+                        help="the 100-PDF and 1,000/10,000-row DOCX figures, no 1,000-row PDFs")
     parser.add_argument("--pdf-10k", action="store_true", help="also PDFs at 10,000 rows")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--no-cluster", action="store_true", help="skip the Dask cluster route")
     options = parser.parse_args()
     pdf_sample, docx_sample = (24, 120) if options.quick else (110, 540)
     docx_sizes = (1_000,) if options.quick else (1_000, 10_000)
-    pdf_sizes = () if options.quick else (1_000, 10_000) if options.pdf_10k else (1_000,)
+    pdf_sizes = (() if options.quick or options.medium else (1_000, 10_000) if options.pdf_10k
+                 else (1_000,))
+    if options.medium:
+        docx_sample = 120
     results: list[Result] = []
 
     def record(result: Result) -> None:
@@ -252,7 +273,8 @@ def main() -> None:
         started = "" if result.workers_at is None else f" workers at {result.workers_at:.2f} s"
         print(f"{result.kind:5} {result.route:24} {result.rows:>6} rows {result.documents:>6} docs "
               f"{result.seconds:7.1f} s {result.per_second:7.1f}/s {result.peak_rss_mb:5.0f} MB"
-              f"{started}  (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+              f"{started} CPU {result.cpu_seconds:.1f} s (load {os.getloadavg()[0]:.1f})",
+              file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="docgen-bench-") as tmp:
         scratch = Path(tmp)
