@@ -61,10 +61,12 @@ class Result:
 
 
 @contextmanager
-def peak_rss(pid: int, start: float | None = None,
-             children: list[float] | None = None) -> Iterator[Callable[[], float]]:
+def peak_rss(pid: int, start: float | None = None, children: list[float] | None = None,
+             cpu: dict[int, float] | None = None) -> Iterator[Callable[[], float]]:
     """Peak of the summed RSS of ``pid`` and all its descendants, in MB; with ``start``, the
-    seconds from ``start`` to its first child process are appended to ``children``."""
+    seconds from ``start`` to its first child process are appended to ``children``; ``cpu``
+    gets each process's last seen user + system time (the pool's workers are not children
+    the build waits for, so the kernel's accounting of children misses them)."""
     peak = 0
     done = threading.Event()
 
@@ -82,8 +84,11 @@ def peak_rss(pid: int, start: float | None = None,
             for proc in procs:
                 with suppress(psutil.NoSuchProcess):
                     total += proc.memory_info().rss
+                    if cpu is not None:
+                        times = proc.cpu_times()
+                        cpu[proc.pid] = times.user + times.system
             peak = max(peak, total)
-            done.wait(0.05 if start is None else 0.01)
+            done.wait(0.05 if start is None else 0.02)
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
@@ -172,14 +177,14 @@ def run_docgen(kind: str, job_file: Path, rows: int, scratch: Path, jobs: int = 
     args += ["--cluster", cluster] if cluster else []
     for name in names:
         args += ["--only", name]
-    cpu = _cpu(resource.RUSAGE_CHILDREN)  # the build and every process it waited for
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     children: list[float] = []
-    with peak_rss(proc.pid, start, children) as peak:
+    times: dict[int, float] = {}
+    with peak_rss(proc.pid, start, children, times) as peak:
         _, err = proc.communicate()
     seconds = time.perf_counter() - start
-    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
+    cpu = sum(times.values())
     if proc.returncode not in (0, 1):
         raise SystemExit(f"docgen build failed ({proc.returncode}): {err.decode()[-2000:]}")
     with (out / "manifest.csv").open(encoding="utf-8-sig") as handle:
@@ -203,7 +208,7 @@ def run_convert(job_file: Path, rows: int, scratch: Path, processes: int = 2) ->
     files = sorted(out.rglob("*.docx"))
     shares = [files[i::processes] for i in range(processes)]
     with peak_rss(psutil.Process().pid) as peak:
-        cpu = _cpu(resource.RUSAGE_CHILDREN)
+        cpu = _cpu(resource.RUSAGE_CHILDREN)  # the LibreOffice processes, each waited for
         start = time.perf_counter()
         with ThreadPoolExecutor(processes) as pool:
             results = [r for future in [pool.submit(convert_to_pdf, share) for share in shares]
