@@ -3,6 +3,7 @@ rendered there in chunks, their bytes and sha256 sent back for the build to writ
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import math
@@ -59,6 +60,15 @@ class _Staged:
         documents = tuple(replace(d, template=root / d.template) for d in job.documents)
         self.renderers = Renderers(replace(job, documents=documents))
 
+    def warm_up(self) -> None:
+        """Import the renderers and prepare every template while the client still plans; the
+        first chunk waits for it (the lock). A template that fails here fails again, with its
+        message, when its documents are rendered."""
+        with _RENDER_LOCK, _epoch(self.epoch):
+            for name in self.renderers.specs:
+                with contextlib.suppress(Exception):
+                    self.renderers.get(name)
+
 
 class _Templates(WorkerPlugin):
     """Carries a build's template files as bytes to every worker, also to those that join or
@@ -73,7 +83,9 @@ class _Templates(WorkerPlugin):
             target = inside(root, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        _STAGED[self.key] = _Staged(root, self.job, self.epoch)
+        staged = _STAGED[self.key] = _Staged(root, self.job, self.epoch)
+        # Not in setup itself: it runs in the worker's event loop, which must keep answering.
+        threading.Thread(target=staged.warm_up, name="docgen-warm-up", daemon=True).start()
 
     def teardown(self, worker: Any) -> None:
         staged = _STAGED.pop(self.key, None)
