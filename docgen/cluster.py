@@ -22,7 +22,16 @@ from typing import Any
 from docgen.errors import DocgenError, UnusableError, describe
 from docgen.files import atomic_write, inside
 from docgen.job import Job
-from docgen.workers import Done, Renderers, Task, by_template, chunked, render_results, write_document
+from docgen.workers import (
+    EPOCH,
+    Done,
+    Renderers,
+    Task,
+    by_template,
+    chunked,
+    render_results,
+    write_document,
+)
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -34,7 +43,6 @@ CHUNK_MIN, CHUNK_MAX = 50, 200  # documents per task: amortise the scheduler's ~
 IN_FLIGHT = 2  # chunks per worker thread: one rendering, one waiting, so no worker idles
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
 WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
-EPOCH = "SOURCE_DATE_EPOCH"
 
 OnDone = Callable[[Path, "Path | Exception"], None]
 

@@ -23,6 +23,7 @@ CHUNK = 8  # documents per task sent to a worker process: amortises the round tr
 # Workers start from a small server process rather than from the main process, which holds
 # the whole plan: forked from it, each worker would carry (and count) that memory too.
 START_METHOD = "forkserver"
+EPOCH = "SOURCE_DATE_EPOCH"
 
 
 class Renderer(Protocol):
@@ -121,8 +122,14 @@ def render_chunk(renderers: Renderers, tasks: list[Task]) -> list[Done]:
 _WORKER: Renderers | None = None
 
 
-def _init_worker(job: Job) -> None:
+def _init_worker(job: Job, epoch: str | None) -> None:
     global _WORKER
+    # A worker forked from the server has the server's environment, from whenever it started:
+    # it takes the build's SOURCE_DATE_EPOCH (which dates the PDFs) from the build itself.
+    if epoch is None:
+        os.environ.pop(EPOCH, None)
+    else:
+        os.environ[EPOCH] = epoch
     _WORKER = Renderers(job)
 
 
@@ -223,7 +230,8 @@ class _Pool:
 
     def _executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.jobs, mp_context=self.context,
-                                   initializer=_init_worker, initargs=(self.job,))
+                                   initializer=_init_worker,
+                                   initargs=(self.job, os.environ.get(EPOCH)))
 
     def start(self) -> None:
         """The first round's processes started now, each preparing the templates. From a
