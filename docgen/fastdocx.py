@@ -30,6 +30,10 @@ _DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawin
 
 
 _LISTING = re.compile("[\t\n\a\f]")
+# {{ seal }}: one image part and relationship added to the template once, its PNG per document.
+_SEAL_RID = "rIdDocgenSeal"
+_SEAL_MEDIA = "word/media/docgen-seal.png"
+_IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 
 
 class Unsupported(Exception):
@@ -78,6 +82,9 @@ class PreparedDocx:
                                      env.from_string(self._marked(blob)),
                                      reparse=hasattr(part, "_element")))
         self._core, self._core_name, self._core_templates = _core_properties(document, env)
+        self._core_part = _core_part(document)
+        self._data = data
+        self._sealed: list[Member | str] | None = None  # members with the seal's image part
         rendered = {self._document_name, *(p.name for p in self._parts)}
         if self._core_templates:
             rendered.add(self._core_name)
@@ -107,6 +114,13 @@ class PreparedDocx:
         return str(self._tpl.resolve_listing(xml))
 
     def render(self, context: dict[str, Any]) -> bytes:
+        from markupsafe import Markup
+
+        from docgen.seal.qr import SealMark
+
+        mark = context.get("seal")
+        if isinstance(mark, SealMark):
+            context = {**context, "seal": Markup(mark.word_xml(_SEAL_RID))}
         parts = {self._document_name: self._render_body(context)}
         for part in self._parts:
             xml = self._finish(part.template.render(context))
@@ -117,9 +131,47 @@ class PreparedDocx:
             for name, template in self._core_templates.items():
                 setattr(self._core, name, template.render(context))
             parts[self._core_name] = _serialize(self._core._element)
-        members = [Member.deflate(m, parts[m]) if isinstance(m, str) else m
-                   for m in self._members]
+        if not isinstance(mark, SealMark):
+            return write_zip([Member.deflate(m, parts[m]) if isinstance(m, str) else m
+                              for m in self._members])
+        # The payload in the identifier property (the converted PDF's XMP takes it from
+        # there), set on the element: python-docx refuses texts over 255 characters.
+        core_name, core = self._core_part
+        core.get_or_add_identifier().text = mark.payload
+        parts[core_name] = _serialize(core)
+        parts[_SEAL_MEDIA] = mark.png()
+        members = []
+        for member in self._seal_members():
+            name = member if isinstance(member, str) else member.name.decode("utf-8")
+            members.append(Member.deflate(name, parts[name]) if name in parts else member)
         return write_zip(members)
+
+    def _seal_members(self) -> list[Member | str]:
+        """The template's members with the seal's image relationship and part added (once)."""
+        if self._sealed is None:
+            rels_name = "word/_rels/" + self._document_name.rsplit("/", 1)[-1] + ".rels"
+            with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
+                rels = archive.read(rels_name).decode("utf-8")
+                types = archive.read("[Content_Types].xml").decode("utf-8")
+            rels = rels.replace("</Relationships>", f'<Relationship Id="{_SEAL_RID}" '
+                                f'Type="{_IMAGE_REL}" Target="media/docgen-seal.png"/>'
+                                "</Relationships>")
+            if 'Extension="png"' not in types:
+                types = types.replace("<Default ", '<Default Extension="png" '
+                                      'ContentType="image/png"/><Default ', 1)
+            fixed = {rels_name: rels.encode("utf-8"), "[Content_Types].xml": types.encode("utf-8")}
+            core_name = self._core_part[0]
+            members: list[Member | str] = []
+            for member in self._members:
+                name = member if isinstance(member, str) else member.name.decode("utf-8")
+                if name in fixed:
+                    members.append(Member.deflate(name, fixed[name]))
+                elif name == core_name:
+                    members.append(name)
+                else:
+                    members.append(member)
+            self._sealed = [*members, _SEAL_MEDIA]
+        return self._sealed
 
     def _render_body(self, context: dict[str, Any]) -> bytes:
         tree = self._tpl.fix_tables(self._finish(self._body.render(context)))
@@ -144,6 +196,15 @@ def _refuse_unsupported(document: Any) -> None:
                 part.blob.decode("utf-8")
             except UnicodeDecodeError:
                 raise Unsupported("notes not in UTF-8") from None
+
+
+def _core_part(document: Any) -> tuple[str, Any]:
+    """The core properties part's member name and element (a sealed document sets its
+    identifier)."""
+    package = document.part.package
+    part = next(rel.target_part for rel in package.rels.values()
+                if rel.reltype.endswith("/core-properties"))
+    return str(part.partname).lstrip("/"), part.core_properties._element
 
 
 def _core_properties(document: Any, env: Any) -> tuple[Any, str, dict[str, Any]]:

@@ -70,7 +70,7 @@ class DocxRenderer:
             self.fast = None  # rendered the plain way, document by document
 
     def render(self, context: dict[str, Any]) -> bytes:
-        if self.fast is not None and not context.get("seal"):  # sealed: the docxtpl route
+        if self.fast is not None:
             return self.fast.render(context)
         return render_plain(self.data, self.env, context)
 

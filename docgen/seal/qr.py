@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from typing import Any
 
@@ -43,12 +44,18 @@ class SealMark:
     url: str | None = None
     language: str = "it"
 
+    @cached_property
+    def _qr(self) -> segno.QRCode:
+        """The QR code, encoded once per document (encoding is most of a seal's cost); private,
+        so a template (sandboxed) cannot reach its methods, save() among them."""
+        return make_qr(self.payload, self.url)
+
     def _labels(self) -> tuple[str, str, str]:
         return _LABELS.get(self.language, _LABELS["en"])
 
     def __html__(self) -> str:
         """Our own markup (segno's SVG, escaped texts): safe to insert unescaped."""
-        code = make_qr(self.payload, self.url)
+        code = self._qr
         size = size_mm(code)
         svg = code.svg_inline(scale=1, border=BORDER, omitsize=True, svgclass="docgen-seal-qr",
                               lineclass=None)
@@ -67,9 +74,10 @@ class SealMark:
         return self.__html__()
 
     def png(self) -> bytes:
-        """The code as PNG (segno writes it without Pillow), 10 pixels a module."""
+        """The code as PNG (segno writes it without Pillow), 5 pixels a module: sharp at the
+        printed size, and a fifth of the pixels of 10."""
         out = io.BytesIO()
-        make_qr(self.payload, self.url).save(out, kind="png", scale=10, border=BORDER)
+        self._qr.save(out, kind="png", scale=5, border=BORDER)
         return out.getvalue()
 
     def docx_image(self, template: Any) -> Any:
@@ -78,17 +86,34 @@ class SealMark:
         from docx.shared import Mm
         from docxtpl import InlineImage
 
-        caption = f"{self._labels()[1]}: {self.code}"
+        caption = self.caption_xml()
 
         class SealImage(InlineImage):  # type: ignore[misc]
             def _insert_image(self) -> str:
-                # docxtpl's markup ends inside an open <w:t>: a line break, then the code.
-                return str(super()._insert_image()) + (
-                    '</w:t></w:r><w:r><w:rPr><w:color w:val="5C6F82"/><w:sz w:val="15"/></w:rPr>'
-                    f'<w:br/><w:t xml:space="preserve">{escape(caption)}')
+                return str(super()._insert_image()) + caption
 
-        width = size_mm(make_qr(self.payload, self.url))
-        return SealImage(template, io.BytesIO(self.png()), width=Mm(width))
+        return SealImage(template, io.BytesIO(self.png()), width=Mm(self.width_mm()))
+
+    def width_mm(self) -> float:
+        return size_mm(self._qr)
+
+    def caption_xml(self) -> str:
+        """Word markup after the image: docxtpl's markup ends inside an open <w:t>, so a line
+        break, then the document code."""
+        caption = f"{self._labels()[1]}: {self.code}"
+        return ('</w:t></w:r><w:r><w:rPr><w:color w:val="5C6F82"/><w:sz w:val="15"/></w:rPr>'
+                f'<w:br/><w:t xml:space="preserve">{escape(caption)}')
+
+    def word_xml(self, rid: str) -> str:
+        """The image (relationship ``rid``) and its caption as Word markup, the same docxtpl's
+        InlineImage gives, for the fast path that adds the image part itself."""
+        from docx.oxml.shape import CT_Inline
+        from docx.shared import Mm
+
+        size = Mm(self.width_mm())
+        pic = CT_Inline.new_pic_inline(1, rid, "docgen-seal.png", size, size).xml
+        return (f'</w:t></w:r><w:r><w:drawing>{pic}</w:drawing></w:r><w:r>'
+                f'<w:t xml:space="preserve">{self.caption_xml()}')
 
 
 def docx_context(template: Any, context: dict[str, Any]) -> dict[str, Any]:
