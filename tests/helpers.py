@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from docx import Document
@@ -36,3 +41,28 @@ def check_hashes(folder: Path) -> None:
         if line["status"] == "ok":
             data = (folder / line["path"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == line["sha256"], line["path"]
+
+
+def start_build(job: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``docgen build`` as a real process, on this checkout's code."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.Popen([sys.executable, "-m", "docgen", "build", str(job), "--out", str(out),
+                             "-q", *extra], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def kill_when_journaled(process: subprocess.Popen[bytes], out: Path, lines: int,
+                        seconds: float = 240) -> None:
+    """SIGKILL the build once its journal holds more than ``lines`` lines (it must not have
+    finished first)."""
+    from docgen.resume import JOURNAL
+
+    journal = out / JOURNAL
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") > lines:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the build finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()

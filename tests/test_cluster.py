@@ -22,7 +22,7 @@ from docgen.cli import cli
 from docgen.job import load_job
 from docgen.resume import JOURNAL
 from tests.conftest import WORKERS
-from tests.helpers import check_hashes, manifest, pdf_text
+from tests.helpers import check_hashes, kill_when_journaled, manifest, pdf_text, start_build
 
 distributed = pytest.importorskip("distributed")
 
@@ -254,19 +254,8 @@ def test_a_killed_client_resumes(make_job: Callable[..., Path], tmp_path: Path,
     """The client (docgen build --cluster) SIGKILLed mid-build: no half-written file, and the
     re-run trusts the journal and makes only the rest."""
     job, out = make_job(rows=_rows(120), documents=PDF_ONLY), tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "docgen", "build", str(job), "--out", str(out), "-q",
-         "--cluster", cluster], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kill_when_journaled(start_build(job, out, "--cluster", cluster), out, 1)
     journal = out / JOURNAL
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") > 1:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the build finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
     assert not (out / "manifest.csv").exists()
     finished = journal.read_text(encoding="utf-8").count("\n") - 1
     assert 0 < finished < 120

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from docgen.cli import cli
 from docgen.resume import JOURNAL
 from tests.conftest import WORKERS, fiscal_code
-from tests.helpers import check_hashes, manifest
+from tests.helpers import check_hashes, kill_when_journaled, manifest, start_build
 
 
 def build(job: Path, out: Path, *extra: str) -> tuple[int, str, list[dict[str, str]]]:
@@ -110,19 +110,8 @@ def test_killed_build_resumes_without_loss(make_job: Callable[..., Path], tmp_pa
     rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
             for i in range(60)]
     job, out = make_job(rows=rows), tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "docgen", "build", str(job), "--out", str(out), "-j", "1", "-q"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kill_when_journaled(start_build(job, out, "-j", "1"), out, 20, seconds=120)
     journal = out / JOURNAL
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") > 20:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the build finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
     assert not (out / "manifest.csv").exists()
     for pdf in out.rglob("*.pdf"):
         assert len(PdfReader(pdf).pages) == 1  # complete, or not there at all
