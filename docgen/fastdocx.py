@@ -29,7 +29,10 @@ _CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "
 _DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
 
 
-_LISTING = re.compile("[\t\n\a\f]")
+# What resolve_listing changes: a tab, newline, \a or \f in a run's text (a self-closing
+# <w:t/> lets its pattern run on into the next text, so it also takes that route). Newlines
+# elsewhere (the seal's drawing markup is indented) leave its output as it was.
+_LISTING = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\n\a\f]|<w:t(?: [^>]*)?/>")
 # {{ seal }}: one image part and relationship added to the template once, its PNG per document.
 _SEAL_RID = "rIdDocgenSeal"
 _SEAL_MEDIA = "word/media/docgen-seal.png"

@@ -14,6 +14,7 @@ THUMB_WIDTH = 200  # pixels: twice the width the page shows, sharp on high-densi
 def first_page_png(pdf: Path | bytes, width: int) -> bytes:
     """The first page of ``pdf`` (a file, or its bytes) as a PNG ``width`` pixels wide."""
     import pypdfium2
+    from PIL import Image
 
     document = pypdfium2.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
     try:
@@ -23,8 +24,9 @@ def first_page_png(pdf: Path | bytes, width: int) -> bytes:
     finally:
         document.close()
     buffer = io.BytesIO()
-    # 64 colours keep a text page legible at a third of the size of a full-colour PNG.
-    image.convert("RGB").quantize(colors=64).save(buffer, "PNG")
+    # 64 colours keep a text page legible at a quarter of the size of a full-colour PNG; the
+    # octree quantiser takes 1 ms where the default median cut takes 4 (one per document).
+    image.convert("RGB").quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(buffer, "PNG")
     return buffer.getvalue()
 
 

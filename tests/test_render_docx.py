@@ -49,7 +49,8 @@ def _parts(data: bytes) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("writer", [write_docx_template, _write_rich_template])
-@pytest.mark.parametrize("fields", [{}, {"esito_esame": "non idoneo", "nome": "A & <B>"}])
+@pytest.mark.parametrize("fields", [{}, {"esito_esame": "non idoneo", "nome": "A & <B>"},
+                                    {"nome": "Anna\nMaria\tTab"}])
 def test_fast_path_gives_docxtpls_xml(tmp_path: Path, writer: Any, fields: dict[str, Any]) -> None:
     """Body, headers and footers are byte for byte the XML docxtpl writes."""
     renderer = DocxRenderer(writer(tmp_path / "t.docx"), "it_IT")
@@ -136,3 +137,28 @@ def test_notes_and_comments_match_the_plain_route(tmp_path: Path) -> None:
             assert fast[member] == plain[member], member
             assert b"{{" not in fast[member]
     assert b"Verificato per D'Angelo" in fast["word/comments.xml"]
+
+
+def _write_sealed_template(path: Path) -> Path:
+    doc = Document()
+    doc.add_paragraph("Lettera per {{ nome }}")
+    doc.add_paragraph("{{ seal }}")
+    doc.save(path)
+    return path
+
+
+def test_a_sealed_letter_on_the_fast_path_is_docxtpls(tmp_path: Path) -> None:
+    """The seal's image and caption give docxtpl's body XML (but for the image's relationship
+    id and its file name, which the fast path fixes), and a newline in a value still becomes a line break."""
+    import re
+
+    from docgen.seal.qr import SealMark
+
+    renderer = DocxRenderer(_write_sealed_template(tmp_path / "t.docx"), "it_IT")
+    assert renderer.fast is not None
+    context = _context(nome="Anna\nMaria", seal=SealMark(payload="DG1:ABC123", code="1234-5678"))
+    fast = _parts(renderer.render(context))["word/document.xml"]
+    plain = _parts(render_plain(renderer.data, renderer.env, context))["word/document.xml"]
+    plain = re.sub(rb'r:embed="rId\d+"', b'r:embed="rIdDocgenSeal"', plain)
+    assert plain.replace(b'name="image.png"', b'name="docgen-seal.png"') == fast
+    assert b"<w:br/>" in fast
