@@ -18,10 +18,12 @@ from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
 from docgen.record import write_record
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
-from docgen.workers import Task, default_jobs, run_tasks
+from docgen.workers import Local, Task, default_jobs
 
 if TYPE_CHECKING:  # imported only when a job names a cluster (Dask is an extra)
     from docgen.cluster import Cluster
+
+    Route = Local | Cluster
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
@@ -29,41 +31,46 @@ LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each
 
 def build(job: Job, out: Path, *, plan: Plan | None = None, jobs: int | None = None,
           fail_fast: bool = False, partial: bool = False, force: bool = False,
-          prune_stale: bool = False, on_outcome: OnOutcome | None = None) -> BuildReport:
+          prune_stale: bool = False, on_outcome: OnOutcome | None = None,
+          route: Route | None = None) -> BuildReport:
     """Make every due document of ``job`` in ``out`` and write manifest.csv.
 
     Documents whose inputs are unchanged since an earlier build and whose files are intact
     are left alone (``unchanged``) unless ``force``. ``partial`` (``--only``) keeps the
     previous manifest's lines of the other documents. Earlier documents no longer due are
     reported as ``stale``, or removed with ``prune_stale``. ``jobs``: worker processes
-    (default: one per core).
+    (default: one per core). ``route``: where to render, opened by the caller with
+    ``rendering`` (before planning, so the workers start meanwhile); else opened here.
     """
+    if route is None:
+        with rendering(job, jobs) as opened:
+            return build(job, out, plan=plan, jobs=jobs, fail_fast=fail_fast, partial=partial,
+                         force=force, prune_stale=prune_stale, on_outcome=on_outcome,
+                         route=opened)
     plan = plan or make_plan(job)
-    # The cluster is reached first: an unreachable one leaves no output folder behind.
-    with rendering(job) as cluster:
-        folder = OutputFolder(out)
-        folder.create()
-        failed: list[Outcome] = []
+    folder = OutputFolder(out)
+    folder.create()
+    failed: list[Outcome] = []
 
-        def seen(outcome: Outcome) -> None:
-            if outcome.status == "failed":
-                failed.append(outcome)
-            if on_outcome:
-                on_outcome(outcome)
+    def seen(outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            failed.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
 
-        with folder.lock(LOCK, "docgen build"):
-            try:
-                report = _build(job, out, plan, cluster, jobs=jobs or default_jobs(job.limits),
-                                fail_fast=fail_fast, partial=partial, force=force,
-                                prune_stale=prune_stale, on_outcome=seen)
-            except OSError as err:  # disk full, folder made read-only meanwhile: the journal
-                # keeps what was finished, so the next run makes only the rest
-                error = folder.unwritable(err, Path(err.filename) if err.filename else out)
-                if failed:  # the report is lost with the build: say what had failed meanwhile
-                    shown = "; ".join(o.message for o in failed[:3])
-                    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
-                    error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
-                raise error from err
+    with folder.lock(LOCK, "docgen build"):
+        try:
+            report = _build(job, out, plan, route, jobs=jobs or default_jobs(job.limits),
+                            fail_fast=fail_fast, partial=partial, force=force,
+                            prune_stale=prune_stale, on_outcome=seen)
+        except OSError as err:  # disk full, folder made read-only meanwhile: the journal
+            # keeps what was finished, so the next run makes only the rest
+            error = folder.unwritable(err, Path(err.filename) if err.filename else out)
+            if failed:  # the report is lost with the build: say what had failed meanwhile
+                shown = "; ".join(o.message for o in failed[:3])
+                more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+                error.message += f" ({len(failed)} document(s) had failed: {shown}{more})"
+            raise error from err
     report.undeliverable = undeliverable(plan)
     return report
 
@@ -77,23 +84,25 @@ def undeliverable(plan: Plan) -> list[str]:
 
 
 @contextmanager
-def rendering(job: Job) -> Iterator[Cluster | None]:
+def rendering(job: Job, jobs: int | None = None, *, early: bool = False) -> Iterator[Route]:
     """The one place that chooses where documents are rendered: on the Dask cluster the job
-    names (``--cluster``, ``DOCGEN_CLUSTER``, ``[job] cluster``), else None: worker processes
-    here."""
-    if not job.cluster:
-        yield None
-        return
-    from docgen.cluster import Cluster
+    names (``--cluster``, ``DOCGEN_CLUSTER``, ``[job] cluster``), else in ``jobs`` worker
+    processes here (default: one per core). ``early``: the local workers start at once, so
+    their imports and template preparation overlap the caller's planning. A cluster is
+    reached here, before anything is written: an unreachable one leaves no output folder."""
+    if job.cluster:
+        from docgen.cluster import Cluster
 
-    cluster = Cluster(job, job.cluster)
+        route: Route = Cluster(job, job.cluster)
+    else:
+        route = Local(job, jobs or default_jobs(job.limits), early=early)
     try:
-        yield cluster
+        yield route
     finally:
-        cluster.close()
+        route.close()
 
 
-def _build(job: Job, out: Path, plan: Plan, cluster: Cluster | None, *, jobs: int,
+def _build(job: Job, out: Path, plan: Plan, route: Route, *, jobs: int,
            fail_fast: bool, partial: bool, force: bool, prune_stale: bool,
            on_outcome: OnOutcome | None) -> BuildReport:
     remove_orphans(out)
@@ -135,7 +144,7 @@ def _build(job: Job, out: Path, plan: Plan, cluster: Cluster | None, *, jobs: in
         return fail_fast and failures > 0
 
     try:
-        rendered = cluster.run(tasks, stop) if cluster else run_tasks(job, tasks, jobs, stop)
+        rendered = route.run(tasks, stop)
         for done in rendered:
             item = plan.items[done.index]
             if done.error:
@@ -154,7 +163,7 @@ def _build(job: Job, out: Path, plan: Plan, cluster: Cluster | None, *, jobs: in
         if job.converts_pdf and not stop():
             ordered += convert_documents(job, out, ordered, previous, force=force,
                                          on_outcome=note, processes=jobs,
-                                         convert=cluster.convert if cluster else None)
+                                         convert=route.convert)
     except Interrupted as stopped:
         # Every finished document is in the journal, synced below: the next run trusts them.
         stopped.written = written

@@ -119,23 +119,28 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build --pdf --zip
     """
     from docgen.build import build as run_build
+    from docgen.build import rendering
     from docgen.job import ZIP_MODES
-    from docgen.plan import make_plan
 
     job = _load(job_file, only)
     if pdf or zip_bundles or cluster:
         job = job.with_options(pdf=pdf, zip_modes=(job.zip or ZIP_MODES) if zip_bundles else (),
                                cluster=cluster)
-    plan = make_plan(job)
-    folder = out or Path("output") / job.id
-    if not quiet:
-        for warning in plan.warnings:
-            click.echo(f"warning: {warning}", err=True)
-    conversions = sum(1 for i in plan.due if i.document.pdf)
-    with _progress(len(plan.items) + conversions, quiet) as advance:
-        report = run_build(job, folder, plan=plan, jobs=jobs,
-                           fail_fast=fail_fast, partial=bool(only), force=force,
-                           prune_stale=prune, on_outcome=advance)
+    # The workers start first: their imports and templates get ready while the roster is read
+    # and the plan made (a cluster is reached first, so an unreachable one writes nothing).
+    with rendering(job, jobs, early=True) as route:
+        from docgen.plan import make_plan
+
+        plan = make_plan(job)
+        folder = out or Path("output") / job.id
+        if not quiet:
+            for warning in plan.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        conversions = sum(1 for i in plan.due if i.document.pdf)
+        with _progress(len(plan.items) + conversions, quiet) as advance:
+            report = run_build(job, folder, plan=plan, jobs=jobs, fail_fast=fail_fast,
+                               partial=bool(only), force=force, prune_stale=prune,
+                               on_outcome=advance, route=route)
     if not quiet:
         seen = dict.fromkeys((o.document, w) for o in report.outcomes for w in o.warnings)
         for document, warning in seen:

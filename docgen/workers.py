@@ -3,10 +3,13 @@ template's documents, results fed back to the main process as they complete."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
@@ -163,15 +166,33 @@ def failure_text(err: BaseException) -> str:
 
 
 _WORKER: Renderers | None = None
+EPOCH = "SOURCE_DATE_EPOCH"
 
 
-def _init_worker(job: Job, parent: int) -> None:
+def _init_worker(job: Job, parent: int, epoch: str | None) -> None:
     global _WORKER
     die_with_parent(parent or None)  # the forkserver (or the main process, forked) dies: so do we
     ignore_interrupts()
+    # Forked from the server, a worker has the environment the server started with (an
+    # earlier build of this process, perhaps): it takes the build's SOURCE_DATE_EPOCH, which
+    # dates the PDFs and zips, from the build.
+    if epoch is None:
+        os.environ.pop(EPOCH, None)
+    else:
+        os.environ[EPOCH] = epoch
     limit_memory(job.limits.memory_mb)
     limit_image_pixels(job.limits.image_pixels)
     _WORKER = Renderers(job)
+
+
+def _warm_up() -> None:
+    """Every template of the job prepared before the first chunk arrives (a pool started
+    early, while the main process plans); a template that fails here fails again, with its
+    message, when its documents are rendered."""
+    assert _WORKER is not None
+    for name in _WORKER.specs:
+        with contextlib.suppress(Exception):
+            _WORKER.get(name)
 
 
 def _run_chunk(tasks: list[Task]) -> list[Done]:
@@ -198,11 +219,36 @@ def default_jobs(limits: Limits | None = None) -> int:
     return default_workers(cores, (limits or Limits()).memory_mb)
 
 
-def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) -> Iterator[Done]:
+class Local:
+    """Rendering on this machine (the other place is ``cluster.Cluster``): ``jobs`` worker
+    processes, or this process for ``jobs`` 1. ``early``: the workers start now, importing
+    the renderers and preparing the job's templates while the caller reads the roster and
+    plans; a pool that was not started early starts when there is enough to render."""
+
+    convert = None  # LibreOffice runs on this machine: postbuild converts as it does locally
+
+    def __init__(self, job: Job, jobs: int, *, early: bool = False) -> None:
+        self.job, self.jobs = job, jobs
+        self.pool: _Pool | None = None
+        if early and jobs > 1:
+            self.pool = _Pool(job, jobs, preload_modules({d.kind for d in job.documents}))
+            self.pool.start()
+
+    def run(self, tasks: list[Task], stop: Callable[[], bool]) -> Iterator[Done]:
+        return run_tasks(self.job, tasks, self.jobs, stop, pool=self.pool)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool],
+              pool: _Pool | None = None) -> Iterator[Done]:
     """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
-    so memory stays flat however long the roster is."""
+    so memory stays flat however long the roster is; ``pool``: one started beforehand, used
+    however few the tasks (its workers are ready)."""
     tasks = by_template(job, tasks)
-    if jobs <= 1 or len(tasks) < 2 * CHUNK:
+    if pool is None and (jobs <= 1 or len(tasks) < 2 * CHUNK):
         # In this process: the time, page, pixel and sandbox limits hold; memory_mb is not
         # set on the main process (it holds the plan), a MemoryError still fails one document.
         limit_image_pixels(job.limits.image_pixels)
@@ -212,7 +258,7 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool]) 
                 return
             yield from render_chunk(renderers, chunk)
         return
-    pool = _Pool(job, jobs, preload_modules({d.kind for d in job.documents}))
+    pool = pool or _Pool(job, jobs, preload_modules({d.kind for d in job.documents}))
     suspects: list[Task] = []
     yield from pool.run(chunked(tasks, CHUNK), stop, suspects)
     # A worker that died took the chunks it and its siblings held: each of those documents
@@ -256,6 +302,52 @@ class _Pool:
         self.round_size = jobs * max(1, 1000 // CHUNK)
         self.parent = os.getpid() if method == "fork" else 0
         self.timed_out = False  # the watchdog killed the workers of the last pool
+        self._started: ProcessPoolExecutor | None = None  # the first round's, started early
+        self._starting: threading.Thread | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_init_worker,
+                                   initargs=(self.job, self.parent, os.environ.get(EPOCH)))
+
+    def start(self) -> None:
+        """The first round's workers started now, each preparing the templates.
+
+        Starting a worker waits for the server's imports (WeasyPrint: about half a second),
+        so the workers are started from a thread while the caller plans. The server itself
+        is started here, from the main thread: Linux sends the parent-death signal
+        (``docgen.lifeline``) when the thread that started a process ends, not its process.
+        Forked workers (no forkserver) are started here too, for the same reason."""
+        if self.parent:
+            self._start()
+            return
+        multiprocessing.forkserver.ensure_running()
+        self._starting = threading.Thread(target=self._start, name="docgen-pool-start",
+                                          daemon=True)
+        self._starting.start()
+
+    def _start(self) -> None:
+        executor = self._executor()
+        for _ in range(self.jobs):  # a worker is spawned per task while none is idle
+            executor.submit(_warm_up)
+        self._started = executor
+
+    def _take(self) -> ProcessPoolExecutor:
+        """The pool started early (waiting for its start to be under way), or a new one."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        executor, self._started = self._started or self._executor(), None
+        return executor
+
+    def close(self) -> None:
+        """Stop workers started and never used (nothing was due, or the job was unusable)."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._started is not None:
+            _kill_workers(self._started)  # not waited for: they may still be importing
+            self._started.shutdown(wait=True, cancel_futures=True)
+            self._started = None
 
     def run(self, chunks: Iterator[list[Task]], stop: Callable[[], bool],
             suspects: list[Task] | None) -> Iterator[Done]:
@@ -264,9 +356,7 @@ class _Pool:
         while True:
             pending: dict[Future[list[Done]], list[Task]] = {}
             submitted, broken = 0, False
-            with ProcessPoolExecutor(self.jobs, mp_context=self.context,
-                                     initializer=_init_worker,
-                                     initargs=(self.job, self.parent)) as pool:
+            with self._take() as pool:
                 try:
                     for chunk in chunks:
                         try:

@@ -1,4 +1,5 @@
-"""Worker processes (workers.py): renderers really preloaded in the forkserver."""
+"""Worker processes (workers.py): renderers really preloaded in the forkserver, workers
+started before planning."""
 
 from __future__ import annotations
 
@@ -6,9 +7,21 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from docgen.build import build, rendering
+from docgen.cli import cli
+from docgen.job import load_job
+from docgen.plan import make_plan
+from tests.conftest import WORKERS
+from tests.helpers import check_hashes, manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +54,65 @@ def test_forkserver_preloads_the_renderers(kinds: str, expected: list[str], tmp_
                             cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split(",") == expected
+
+
+def _workers() -> set[int]:
+    """Worker processes: forked by the pool's server, itself a child of this process (which
+    keeps it, and multiprocessing's resource tracker, for its lifetime)."""
+    me = psutil.Process()
+    return {p.pid for p in me.children(recursive=True) if p.ppid() != me.pid}
+
+
+def _until(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_workers_started_before_planning_give_the_same_bytes(make_job: Callable[..., Path],
+                                                             tmp_path: Path) -> None:
+    """`rendering(..., early=True)` starts the workers at once: they exist before the plan
+    does, render what a single process renders byte for byte (manifest and sha256), and
+    are gone when the route closes."""
+    job = load_job(make_job())
+    build(job, tmp_path / "one", jobs=1)
+    before = _workers()
+    with rendering(job, 2, early=True) as route:
+        assert _until(lambda: len(_workers() - before) == 2)  # before make_plan ran
+        report = build(job, tmp_path / "two", plan=make_plan(job), jobs=2, route=route)
+    assert report.exit_code == 0 and report.count("ok") == 4
+    assert manifest(tmp_path / "two") == manifest(tmp_path / "one")
+    check_hashes(tmp_path / "two")
+    assert _until(lambda: not _workers() - before, 30)
+
+
+def test_an_unusable_job_stops_the_started_workers(make_job: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    """The workers start before the roster is read; when planning then finds the job
+    unusable (exit 2), they are stopped and nothing is written."""
+    header = ["Cognome", "Nome", "Codice fiscale", "Data di nascita", "Sede", "Ore frequentate",
+              "Note"]  # no "Esito esame", which the letter's `when` reads
+    job = make_job(rows=[row[:6] + row[7:] for row in WORKERS], header=header)
+    before = _workers()
+    result = CliRunner().invoke(cli, ["build", str(job), "--out", str(tmp_path / "out"),
+                                      "-j", "2"])
+    assert result.exit_code == 2
+    assert "esito_esame" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert _until(lambda: not _workers() - before, 30)
+
+
+def test_each_build_dates_its_pdfs_with_its_own_source_date_epoch(
+        make_job: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's server outlives a build (it is started once per process): workers forked
+    from it take the SOURCE_DATE_EPOCH of the build that uses them, not the server's."""
+    job = load_job(make_job())
+    dates = []
+    for n, epoch in enumerate(("1767225600", "1798761600")):  # 2026-01-01, 2027-01-01
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        with rendering(job, 2, early=True) as route:
+            build(job, tmp_path / str(n), jobs=2, route=route)
+        pdf = next((tmp_path / str(n)).rglob("attestato.pdf"))
+        dates.append(str(PdfReader(pdf).metadata["/CreationDate"])[2:10])
+    assert dates == ["20260101", "20270101"]
