@@ -182,6 +182,7 @@ def _build(job: Job, out: Path, plan: Plan, route: Route, *, jobs: int,
                             path=r["path"], sha256=r["sha256"], inputs=r.get("inputs", ""),
                             message="made by an earlier build and no longer due; "
                                     "docgen build --prune removes it") for r in stale]
+    OutputFolder(out).sync()  # the documents on disk before the manifest says they are
     write_manifest(out, ordered, keep_others=partial)
     rows = {i.key: i.row for i in plan.items if i.row is not None and i.key}
     kept = previous.files if partial else None

@@ -141,7 +141,8 @@ def write_document(task: Task, result: bytes | Exception, warnings: tuple[str, .
     if isinstance(result, Exception):
         return Done(task.index, error=failure_text(result))
     try:
-        sha256 = OutputFolder(task.out).write(task.path, result)
+        # Flushed to disk once, before the manifest (build.py), not one fsync per document.
+        sha256 = OutputFolder(task.out).write(task.path, result, durable=False)
     except DocgenError as err:  # a symlink in the row's path: this document only
         return Done(task.index, error=str(err))
     except OSError as err:

@@ -304,3 +304,33 @@ def test_a_dying_worker_fails_only_its_documents(make_job: Callable[..., Path], 
     code, lines = run(job, out, jobs=2)
     assert code == 0
     check_hashes(out)
+
+
+def test_documents_reach_the_disk_in_one_sync_before_the_manifest(
+        make_job: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fsync per document: every document is written without one, then the output folder
+    is synced once, before the manifest that lists them is written (durably)."""
+    from docgen.files import OutputFolder
+
+    events: list[tuple[str, bool]] = []
+    write, sync = OutputFolder.write, OutputFolder.sync
+
+    def recording_write(self: OutputFolder, relative: str, data: bytes, *,
+                        durable: bool = True) -> str:
+        events.append((relative, durable))
+        return write(self, relative, data, durable=durable)
+
+    def recording_sync(self: OutputFolder) -> None:
+        events.append(("sync", True))
+        sync(self)
+
+    monkeypatch.setattr(OutputFolder, "write", recording_write)
+    monkeypatch.setattr(OutputFolder, "sync", recording_sync)
+    code, lines = run(make_job(), tmp_path / "out", jobs=1)
+    assert code == 0
+    documents = {line["path"] for line in lines if line["status"] == "ok"}
+    written = [(n, durable) for n, (name, durable) in enumerate(events) if name in documents]
+    assert len(written) == len(documents) == 4 and not any(d for _, d in written)
+    synced = events.index(("sync", True))
+    assert events.count(("sync", True)) == 1 and synced > max(n for n, _ in written)
+    assert events.index(("manifest.csv", True)) > synced
