@@ -46,6 +46,8 @@ class FileDigests:
     def __init__(self, base: Path) -> None:
         self.base = base.resolve()
         self._known: dict[Path, str] = {}
+        self._sets: dict[tuple[str | Path, ...], dict[str, str]] = {}  # most documents of a
+        # template read the same files: their names resolved once, not once per document
 
     def name(self, path: str | Path) -> str:
         """How the file is recorded: relative to the job file's folder, POSIX slashes."""
@@ -62,8 +64,11 @@ class FileDigests:
 
     def of(self, paths: Iterable[str | Path]) -> dict[str, str]:
         """Recorded name -> sha256 of every file in ``paths``."""
-        names = sorted({self.name(p) for p in paths})
-        return {name: self.sha(name) for name in names}
+        key = tuple(paths)
+        if key not in self._sets:
+            names = sorted({self.name(p) for p in key})
+            self._sets[key] = {name: self.sha(name) for name in names}
+        return dict(self._sets[key])
 
 
 def with_files(inputs: str, files: Mapping[str, str]) -> str:
