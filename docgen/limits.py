@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from docgen.errors import LimitError
 
 _MB = 1024 * 1024
+_AGAIN = 0.25  # seconds between the time limit's repeated signals
 
 
 class TimeLimitExceeded(BaseException):
@@ -42,20 +43,28 @@ def pixels_error(detail: str, pixels: int) -> LimitError:
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Interrupt the code inside after ``seconds`` (a timer signal, so only in the main thread
-    of a process; elsewhere the main process's watchdog is the limit)."""
+    of a process; elsewhere the main process's watchdog is the limit).
+
+    The signal repeats every ``_AGAIN`` seconds until the code inside has stopped: Python runs
+    a signal's handler wherever the main thread happens to be, and where that is a garbage
+    collector callback (hypothesis installs one) or a C library's callback, the exception is
+    printed and dropped there."""
     if (not seconds or not hasattr(signal, "setitimer")
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
+    armed = True
 
     def expired(signum: int, frame: object) -> None:
-        raise TimeLimitExceeded(seconds)
+        if armed:
+            raise TimeLimitExceeded(seconds)
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
     try:
         yield
     finally:
+        armed = False  # first: no bytecode before it lets a handler run
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

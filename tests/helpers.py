@@ -1,4 +1,5 @@
-"""Reading real output back: PDF text, DOCX text, manifest lines."""
+"""Reading real output back (PDF text, DOCX text, manifest lines) and real builds started and
+killed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from docx import Document
@@ -43,26 +45,30 @@ def check_hashes(folder: Path) -> None:
             assert hashlib.sha256(data).hexdigest() == line["sha256"], line["path"]
 
 
-def start_build(job: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """``docgen build`` as a real process, on this checkout's code."""
+def start_build(job: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    """``docgen build`` as a real process, on this checkout's code; its output in pipes."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     return subprocess.Popen([sys.executable, "-m", "docgen", "build", str(job), "--out", str(out),
-                             "-q", *extra], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                             "-q", *extra], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
-def kill_when_journaled(process: subprocess.Popen[bytes], out: Path, lines: int,
+def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool],
+              seconds: float = 240, poll: float = 0.05) -> None:
+    """SIGKILL ``process`` once ``ready()`` (it must not have finished first)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None and not ready():
+        time.sleep(poll)
+    assert process.poll() is None, "the build finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+
+
+def kill_when_journaled(process: subprocess.Popen[str], out: Path, lines: int,
                         seconds: float = 240) -> None:
-    """SIGKILL the build once its journal holds more than ``lines`` lines (it must not have
-    finished first)."""
+    """SIGKILL the build once its journal holds more than ``lines`` lines."""
     from docgen.resume import JOURNAL
 
     journal = out / JOURNAL
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None:
-        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") > lines:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the build finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(process, lambda: journal.exists()
+              and journal.read_text(encoding="utf-8").count("\n") > lines, seconds)

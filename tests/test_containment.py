@@ -263,11 +263,11 @@ def test_disk_full_at_the_write_function(monkeypatch: pytest.MonkeyPatch,
     real = OutputFolder.write
     calls = {"n": 0}
 
-    def full(self: OutputFolder, relative: str, data: bytes) -> str:
+    def full(self: OutputFolder, relative: str, data: bytes, *, durable: bool = True) -> str:
         calls["n"] += 1
         if relative.endswith(".docx"):
             raise OSError(errno.ENOSPC, "No space left on device", relative)
-        return real(self, relative, data)
+        return real(self, relative, data, durable=durable)
 
     monkeypatch.setattr(OutputFolder, "write", full)
     code, output = build(job, out)

@@ -4,10 +4,8 @@ it started survives; the same command run again finishes."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,21 +15,12 @@ import pytest
 
 from docgen.resume import JOURNAL
 from tests.conftest import fiscal_code
-from tests.helpers import check_hashes, manifest
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import check_hashes, manifest, start_build
 
 
 def rows(count: int) -> list[list[object]]:
     return [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
             for i in range(count)]
-
-
-def start(job: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "docgen", "build", str(job), "--out",
-                             str(out), "-q", *extra], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def journaled(out: Path) -> int:
@@ -74,7 +63,7 @@ def assert_all_gone(processes: list[psutil.Process], seconds: float = 8) -> None
 
 
 def rerun_finishes(job: Path, out: Path, *extra: str) -> list[dict[str, str]]:
-    process = start(job, out, *extra)
+    process = start_build(job, out, *extra)
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
     check_hashes(out)
@@ -89,7 +78,7 @@ def test_stop_signal_keeps_finished_documents(signum: int, code: int,
     says how many and what to do, exit 130 or 143, no click 'Aborted!'; no process it started
     is left, and the same command finishes the rest."""
     job, out = make_job(rows=rows(60)), tmp_path / "out"
-    process = start(job, out, "-j", "2")
+    process = start_build(job, out, "-j", "2")
     wait_for(lambda: journaled(out) > 10, process)
     tree = psutil.Process(process.pid).children(recursive=True)
     assert tree, "the build runs workers"
@@ -110,7 +99,7 @@ def test_sigkill_leaves_no_worker_behind(make_job: Callable[..., Path], tmp_path
     """kill -9 of the main process: its forkserver, workers and resource tracker notice and
     exit within seconds; the next build trusts the journal and finishes."""
     job, out = make_job(rows=rows(60)), tmp_path / "out"
-    process = start(job, out, "-j", "2")
+    process = start_build(job, out, "-j", "2")
     wait_for(lambda: journaled(out) > 10, process)
     tree = psutil.Process(process.pid).children(recursive=True)
     assert len(tree) >= 3, [p.cmdline() for p in tree]  # forkserver, workers, tracker
@@ -134,7 +123,7 @@ def test_signal_during_conversion_stops_libreoffice(signum: int, make_job: Calla
         pdf = true
     """
     job, out = make_job(rows=rows(30), documents=documents), tmp_path / "out"
-    process = start(job, out, "-j", "1")
+    process = start_build(job, out, "-j", "1")
 
     def soffice() -> list[psutil.Process]:
         try:

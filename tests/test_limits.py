@@ -16,7 +16,7 @@ from docx import Document
 from docgen.cli import cli
 from docgen.errors import UnusableError
 from docgen.job import Limits, load_job
-from docgen.limits import default_workers
+from docgen.limits import TimeLimitExceeded, default_workers, time_limit
 from tests.conftest import HTML_TEMPLATE, WORKERS, fiscal_code
 from tests.helpers import check_hashes, manifest
 
@@ -96,6 +96,36 @@ def test_endless_loop_in_a_word_template_is_stopped(make_job: Callable[..., Path
     assert code == 1
     assert failed(lines) == [("2", "lettera, row 2 (D'ANGELO Niccolò): stopped after 2 s "
                                    "(limit [job.limits] seconds)")]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one
+def test_the_time_limit_holds_when_its_first_signal_is_swallowed() -> None:
+    """Python runs the timer's handler wherever the main thread is; inside a garbage collector
+    callback (hypothesis installs one) its exception is printed and dropped. The signal comes
+    again until the limited code has stopped, and never once it has."""
+    import gc
+    import signal
+    import time
+
+    swallowed = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if not swallowed:  # the first expiry lands here, as it did under hypothesis
+            swallowed.append(phase)
+            time.sleep(0.5)  # the handler runs in the callback, its exception is dropped
+
+    started = time.monotonic()
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(TimeLimitExceeded), time_limit(0.2):
+            gc.collect()  # the callback holds the main thread past the first expiry
+            while time.monotonic() - started < 10:
+                pass
+    finally:
+        gc.callbacks.remove(callback)
+    assert swallowed and time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.default_int_handler, None)
+    time.sleep(0.6)  # no repeat arrives after the limit was left
 
 
 def test_too_many_pages_fail_and_endless_pages_time_out(make_job: Callable[..., Path],

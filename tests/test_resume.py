@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +12,7 @@ from pypdf import PdfReader
 from docgen.cli import cli
 from docgen.resume import JOURNAL
 from tests.conftest import WORKERS, fiscal_code
-from tests.helpers import check_hashes, kill_when_journaled, manifest, start_build
+from tests.helpers import check_hashes, kill_when, kill_when_journaled, manifest, start_build
 
 
 def build(job: Path, out: Path, *extra: str) -> tuple[int, str, list[dict[str, str]]]:
@@ -143,22 +138,6 @@ def test_second_build_into_the_same_folder_is_refused(make_job: Callable[..., Pa
     assert build(job, out)[0] == 0
 
 
-def _start_build(job: Path, out: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "docgen", "build", str(job), "--out", str(out), "-j", "1", "-q"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None and not ready():
-        time.sleep(0.005)
-    assert process.poll() is None, "the build finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-
-
 def test_journal_survives_two_kills_the_first_before_its_first_line(
         make_job: Callable[..., Path], tmp_path: Path) -> None:
     """kill -9 before the journal's first line, then again mid-build: every complete line
@@ -169,11 +148,12 @@ def test_journal_survives_two_kills_the_first_before_its_first_line(
             for i in range(40)]
     job, out = make_job(rows=rows), tmp_path / "out"
     journal = out / JOURNAL
-    first = _start_build(job, out)
-    _kill_when(first, lambda: journal.exists() and journal.stat().st_size == 0)
+    first = start_build(job, out, "-j", "1")
+    kill_when(first, lambda: journal.exists() and journal.stat().st_size == 0, poll=0.005)
     assert journal.read_bytes() == b""
-    second = _start_build(job, out)
-    _kill_when(second, lambda: journal.exists() and journal.read_bytes().count(b"\n") > 8)
+    second = start_build(job, out, "-j", "1")
+    kill_when(second, lambda: journal.exists() and journal.read_bytes().count(b"\n") > 8,
+              poll=0.005)
     trusted = read_journal(journal)
     assert len(trusted) >= 8
     code, _stdout, lines = build(job, out)
