@@ -137,7 +137,11 @@ def test_keys_new_refuses_to_overwrite_and_output_folders(tmp_path: Path) -> Non
     with pytest.raises(SealKeyError, match="already exists"):
         new_key("ente", tmp_path)
     assert (tmp_path / "ente.key").read_bytes() == before
-    for marker in ("manifest.csv", ".docgen.lock", ".docgen-journal.csv"):
+    from docgen.build import LOCK
+    from docgen.manifest import MANIFEST
+    from docgen.resume import JOURNAL
+
+    for marker in (MANIFEST, LOCK, JOURNAL, ".docgen-journal.csv"):  # the last: older builds
         out = tmp_path / marker.strip(".").replace(".", "_")
         out.mkdir()
         (out / marker).write_text("")

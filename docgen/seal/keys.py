@@ -24,7 +24,8 @@ PUBLIC_SUFFIX = ".pub.json"
 KEYS_FILE = "keys.json"  # the published list of every public key, old ones included
 # What marks a folder as a build's output folder: keys never go there, since the output is
 # what gets shared, zipped and mailed.
-OUTPUT_MARKERS = ("manifest.csv", ".docgen.lock", ".docgen-journal.csv")
+# (build.LOCK and resume.JOURNAL, named here: keys sit below them; a test keeps them equal)
+OUTPUT_MARKERS = ("manifest.csv", ".docgen.lock", ".docgen-journal.jsonl", ".docgen-journal.csv")
 KID_BYTES = 8
 
 
