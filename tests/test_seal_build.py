@@ -19,6 +19,7 @@ import pytest
 import zxingcpp
 from click.testing import CliRunner
 from docx import Document
+from pypdf import PdfReader
 
 from docgen.build import build
 from docgen.cli import cli
@@ -26,7 +27,7 @@ from docgen.job import load_job
 from docgen.plan import make_plan
 from docgen.seal.keys import load_signing_key, new_key
 from docgen.seal.payload import open_seal
-from docgen.seal.qr import SealMark, make_qr
+from docgen.seal.qr import HTML_PIXELS, SealMark, make_qr
 from docgen.seal.verify import _xmp, verify
 from docgen.seal.xmp import insert_payload, read_payload
 from tests.conftest import HEADER, WORKERS, write_xlsx
@@ -165,6 +166,11 @@ def test_the_qr_code_on_the_page_holds_the_payload_of_the_metadata(sealed: Seale
         assert qr_texts(path) == [in_metadata]
         code = make_qr(in_metadata, None)
         assert code.error == "Q" and code.version <= 12
+    # In the HTML PDF the code is an image drawn without smoothing, so its modules stay sharp.
+    page = PdfReader(sealed.pdf(0)).pages[0]
+    images = [x.get_object() for x in page["/Resources"]["/XObject"].values()]
+    [qr] = [x for x in images if x["/Width"] == x["/Height"] == code.modules * HTML_PIXELS]
+    assert qr["/Interpolate"].value is False
     record = open_seal(read_payload(_xmp(sealed.pdf(1).read_bytes())) or "").record
     assert record.fields == ("Lucà", "Mariù", "LCUMRA85C52D612B")
     assert record.document == "attestato" and str(record.issued) == "2026-06-15"

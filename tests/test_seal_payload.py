@@ -24,7 +24,7 @@ from docgen.seal.payload import (
     qr_text,
     seal_text,
 )
-from docgen.seal.qr import make_qr
+from docgen.seal.qr import BORDER, make_qr
 
 # RFC 9285 section 4.3 and 4.4.
 RFC_EXAMPLES = [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"),
@@ -109,6 +109,7 @@ def test_the_example_fields_fit_qr_version_12_at_level_q(key) -> None:  # type: 
     text = seal_text(record(kid=key.kid), key.sign)
     code = make_qr(text, None)
     assert code.error == "Q" and code.version <= 12
+    assert code.modules == 17 + 4 * code.version + 2 * BORDER  # the quiet zone included
     with_url = make_qr(text, "https://verifica.example.org/")
     assert with_url.error == "Q"
     content = "".join(part for part, _ in qr_text(text, "https://verifica.example.org/"))

@@ -21,35 +21,46 @@ ERROR_LEVEL = "Q"  # ~25% of the code may be damaged or covered and it still rea
 SIZE_MM = 30  # the printed code with its quiet zone: the smallest size phone cameras read well
 MODULE_MM = 0.41  # a larger code (a URL in it) grows instead of its modules shrinking
 BORDER = 4  # the quiet zone in modules, as ISO/IEC 18004 asks (zint adds exactly this)
-PIXELS = 5  # pixels a module in the PNG: sharp at the printed size (~300 dpi at 30 mm)
+WORD_PIXELS = 5  # pixels a module in Word, which smooths images: sharp at the printed size
+HTML_PIXELS = 2  # in PDFs the image is drawn unsmoothed (/Interpolate false), so 2 suffice
 _LABELS = {"it": ("Sigillo elettronico", "Codice documento", "Verifica"),
            "en": ("Electronic seal", "Document code", "Verify at")}
 
 
 @dataclass(frozen=True)
 class QrCode:
-    """An encoded QR code: its version, error level, and the PNG of it."""
+    """An encoded QR code: its version, error level, and its modules (quiet zone included)
+    as 8-bit grey rows, 0 dark and 255 light."""
 
     version: int
     error: str
     modules: int  # modules a side, with the quiet zone
-    png: bytes
+    grey: bytes
+
+    def png(self, pixels: int, *, bilevel: bool) -> bytes:
+        """The code as PNG, ``pixels`` a module; ``bilevel``: 1 bit a pixel (Word), else 8-bit
+        grey (WeasyPrint turns a 1-bit image into RGB before compressing it again)."""
+        from PIL import Image
+
+        picture = Image.frombytes("L", (self.modules, self.modules), self.grey)
+        size = self.modules * pixels
+        picture = picture.resize((size, size), Image.Resampling.NEAREST)
+        if bilevel:
+            picture = picture.convert("1", dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        picture.save(out, "PNG")
+        return out.getvalue()
 
 
 def make_qr(payload: str, url: str | None) -> QrCode:
     import zxingcpp
-    from PIL import Image
 
     text = "".join(part for part, _ in qr_text(payload, url))
     code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ERROR_LEVEL)
     bare = code.to_image(scale=1, add_quiet_zones=False).shape[0]
-    image = code.to_image(scale=PIXELS, add_quiet_zones=True)  # 8-bit grey, 0 = dark
-    height, width = image.shape
-    picture = Image.frombytes("L", (width, height), memoryview(image).tobytes())
-    out = io.BytesIO()
-    picture.convert("1", dither=Image.Dither.NONE).save(out, "PNG")  # 1 bit a pixel: ~2 kB
-    return QrCode(version=(bare - 17) // 4, error=str(code.ec_level), modules=bare + 2 * BORDER,
-                  png=out.getvalue())
+    image = code.to_image(scale=1, add_quiet_zones=True)
+    return QrCode(version=(bare - 17) // 4, error=str(code.ec_level), modules=image.shape[0],
+                  grey=memoryview(image).tobytes())
 
 
 def size_mm(code: QrCode) -> float:
@@ -83,7 +94,8 @@ class SealMark:
         code = self._qr
         size = size_mm(code)
         title, label, verify = self._labels()
-        source = "data:image/png;base64," + base64.b64encode(code.png).decode("ascii")
+        png = code.png(HTML_PIXELS, bilevel=False)
+        source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         where = (f'<div class="docgen-seal-url">{escape(verify)}: {escape(self.url)}</div>'
                  if self.url else "")
         return (f'<div class="docgen-seal" style="display:inline-block;text-align:center;'
@@ -98,7 +110,8 @@ class SealMark:
         return self.__html__()
 
     def png(self) -> bytes:
-        return self._qr.png
+        """The code as Word shows it."""
+        return self._qr.png(WORD_PIXELS, bilevel=True)
 
     def docx_image(self, template: Any) -> Any:
         """An inline image for docxtpl, ``SIZE_MM`` wide, with the document code on the line
