@@ -30,6 +30,28 @@ def first_page_png(pdf: Path | bytes, width: int) -> bytes:
     return buffer.getvalue()
 
 
+def thumbnail_path(sha256: str) -> str | None:
+    """Where the thumbnail of the PDF with ``sha256`` is kept, relative to the output folder;
+    None for anything but a sha256 (a manifest may have been edited)."""
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        return None
+    return f"{THUMBS}/{sha256}.png"
+
+
+def store_thumbnail(folder: OutputFolder, sha256: str, pdf: bytes) -> None:
+    """Make the thumbnail of a PDF just written, while its bytes are at hand (in the worker
+    that rendered it, so thumbnails are made in parallel with the documents, not one by one
+    after them); a PDF pdfium cannot read gets none, and the report shows it without one."""
+    relative = thumbnail_path(sha256)
+    if relative is None:
+        return
+    try:
+        if not folder.is_file(relative):
+            folder.write(relative, first_page_png(pdf, THUMB_WIDTH), durable=False)
+    except Exception:  # never fails the document: the report makes it, or shows none
+        return
+
+
 class Thumbnails:
     """Thumbnails cached by the PDF's sha256 in ``out/.thumbs``: a re-run makes only new ones,
     and those no PDF uses any more are removed."""
@@ -41,10 +63,10 @@ class Thumbnails:
 
     def get(self, path: str, sha256: str) -> str | None:
         """The thumbnail's path relative to ``out``, or None when it cannot be made."""
-        if not sha256 or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        relative = thumbnail_path(sha256)
+        if relative is None:
             return None
-        name = f"{sha256}.png"
-        relative = f"{THUMBS}/{name}"
+        name = relative.rsplit("/", 1)[1]
         self.used.add(name)
         try:
             if not self.folder.is_file(relative):

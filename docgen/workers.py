@@ -30,6 +30,7 @@ from docgen.limits import (
     time_error,
     time_limit,
 )
+from docgen.thumbnails import store_thumbnail
 
 CHUNK = 8  # documents per task sent to a worker process: amortises the round trip
 # Workers start from a small server process rather than from the main process, which holds
@@ -140,14 +141,16 @@ def write_document(task: Task, result: bytes | Exception, warnings: tuple[str, .
     failure, as its ``Done``."""
     if isinstance(result, Exception):
         return Done(task.index, error=failure_text(result))
+    folder = OutputFolder(task.out)
     try:
         # Flushed to disk once, before the manifest (build.py), not one fsync per document.
-        sha256 = OutputFolder(task.out).write(task.path, result, durable=False)
+        sha256 = folder.write(task.path, result, durable=False)
     except DocgenError as err:  # a symlink in the row's path: this document only
         return Done(task.index, error=str(err))
     except OSError as err:
-        folder = OutputFolder(task.out)
         return Done(task.index, error=str(folder.unwritable(err, task.out / task.path)))
+    if task.path.endswith(".pdf"):  # the report's thumbnail, made here in parallel
+        store_thumbnail(folder, sha256, result)
     return Done(task.index, sha256=sha256, warnings=warnings or getattr(result, "warnings", ()),
                 reads=reads or getattr(result, "reads", ()))
 
@@ -280,7 +283,7 @@ def by_template(job: Job, tasks: Iterable[Task]) -> list[Task]:
 def preload_modules(kinds: Collection[str]) -> list[str]:
     """The renderer modules the documents of ``kinds`` (pdf, docx) need in every worker."""
     return (["docgen.render_docx", "docgen.fastdocx"] if "docx" in kinds else []) + (
-        ["docgen.render_pdf"] if set(kinds) - {"docx"} else [])
+        ["docgen.render_pdf", "pypdfium2"] if set(kinds) - {"docx"} else [])
 
 
 class _Pool:
