@@ -8,10 +8,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+EPOCH = "SOURCE_DATE_EPOCH"
+
+
+def epoch_setting() -> str | None:
+    """``SOURCE_DATE_EPOCH`` as set in this process (passed on to the processes that render)."""
+    return os.environ.get(EPOCH)
+
+
+def set_epoch(value: str | None) -> None:
+    """Take a build's ``SOURCE_DATE_EPOCH`` (None: unset) in a process that renders for it (a
+    pool worker forked from a server started earlier, a cluster worker)."""
+    if value is None:
+        os.environ.pop(EPOCH, None)
+    else:
+        os.environ[EPOCH] = value
+
 
 def source_epoch() -> dt.datetime | None:
     """``SOURCE_DATE_EPOCH`` as an aware UTC time, or None when it is not set to a number."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    value = os.environ.get(EPOCH, "").strip()
     return dt.datetime.fromtimestamp(int(value), dt.UTC) if value.isdigit() else None
 
 

@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -19,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from docgen.clock import epoch_setting, set_epoch
 from docgen.errors import ClusterError, ConversionError, DocgenError, UnusableError, describe
 from docgen.files import OutputFolder, inside
 from docgen.job import Job
@@ -46,7 +46,6 @@ CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
 WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
 
 OnDone = Callable[[Path, "Path | Exception"], None]
-EPOCH = "SOURCE_DATE_EPOCH"
 
 
 # --- on the workers -------------------------------------------------------------------------
@@ -117,18 +116,12 @@ class _Rendered:
 @contextmanager
 def _epoch(value: str | None) -> Iterator[None]:
     """The client's SOURCE_DATE_EPOCH (or none) while rendering, so PDF dates match a local build."""
-    before = os.environ.get(EPOCH)
-    if value is None:
-        os.environ.pop(EPOCH, None)
-    else:
-        os.environ[EPOCH] = value
+    before = epoch_setting()
+    set_epoch(value)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(EPOCH, None)
-        else:
-            os.environ[EPOCH] = before
+        set_epoch(before)
 
 
 def render_on_worker(key: str, tasks: list[Task]) -> list[_Rendered]:
@@ -240,7 +233,7 @@ def template_files(job: Job) -> tuple[dict[str, bytes], Job, dict[str, Path]]:
 def _client_epoch(job: Job) -> str | None:
     """SOURCE_DATE_EPOCH as the client has it; without it and without a fixed date, the PDFs'
     date is the client's today, not each worker's."""
-    epoch = os.environ.get(EPOCH)
+    epoch = epoch_setting()
     if epoch or job.metadata.get("date"):
         return epoch
     today = dt.datetime.combine(dt.date.today(), dt.time(), dt.UTC)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from docgen.clock import epoch_setting, set_epoch
 from docgen.errors import DocgenError, LimitError, describe
 from docgen.files import OutputFolder
 from docgen.job import DocumentSpec, Job, Limits
@@ -170,7 +171,6 @@ def failure_text(err: BaseException) -> str:
 
 
 _WORKER: Renderers | None = None
-EPOCH = "SOURCE_DATE_EPOCH"
 
 
 def _init_worker(job: Job, parent: int, epoch: str | None) -> None:
@@ -180,10 +180,7 @@ def _init_worker(job: Job, parent: int, epoch: str | None) -> None:
     # Forked from the server, a worker has the environment the server started with (an
     # earlier build of this process, perhaps): it takes the build's SOURCE_DATE_EPOCH, which
     # dates the PDFs and zips, from the build.
-    if epoch is None:
-        os.environ.pop(EPOCH, None)
-    else:
-        os.environ[EPOCH] = epoch
+    set_epoch(epoch)
     limit_memory(job.limits.memory_mb)
     limit_image_pixels(job.limits.image_pixels)
     _WORKER = Renderers(job)
@@ -311,7 +308,7 @@ class _Pool:
 
     def _executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_init_worker,
-                                   initargs=(self.job, self.parent, os.environ.get(EPOCH)))
+                                   initargs=(self.job, self.parent, epoch_setting()))
 
     def start(self) -> None:
         """The first round's workers started now, each preparing the templates.
