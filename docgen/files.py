@@ -206,7 +206,7 @@ class OutputFolder:
             return
         import ctypes
 
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        fd = self._root_fd()
         try:
             syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
             if syncfs is None or syncfs(fd) != 0:

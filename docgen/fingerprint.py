@@ -46,8 +46,8 @@ class FileDigests:
     def __init__(self, base: Path) -> None:
         self.base = base.resolve()
         self._known: dict[Path, str] = {}
-        self._sets: dict[tuple[str | Path, ...], dict[str, str]] = {}  # most documents of a
-        # template read the same files: their names resolved once, not once per document
+        # Most documents of a template read the same files: their names resolved once.
+        self._sets: dict[tuple[str | Path, ...], dict[str, str]] = {}
 
     def name(self, path: str | Path) -> str:
         """How the file is recorded: relative to the job file's folder, POSIX slashes."""
