@@ -18,7 +18,8 @@ from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
 from docgen.record import write_record
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
-from docgen.workers import Local, Task, default_jobs
+from docgen.tasks import Task
+from docgen.workers import Local, default_jobs
 
 if TYPE_CHECKING:  # imported only when a job names a cluster (Dask is an extra)
     from docgen.cluster import Cluster

@@ -23,7 +23,7 @@ from docgen.errors import ClusterError, ConversionError, DocgenError, UnusableEr
 from docgen.files import OutputFolder, inside
 from docgen.job import Job
 from docgen.limits import limit_image_pixels
-from docgen.workers import (
+from docgen.tasks import (
     Done,
     Renderers,
     Task,

@@ -12,8 +12,8 @@ from pathlib import Path
 from docgen.errors import DocgenError, describe
 from docgen.job import Job
 from docgen.plan import Item, make_plan
+from docgen.tasks import Renderers
 from docgen.thumbnails import first_page_png
-from docgen.workers import Renderers
 
 PREVIEW_WIDTH = 1000  # pixels: a page readable on screen
 OPENERS = ("xdg-open", "open")  # the desktop's viewer: Linux desktops, macOS

@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
      "bundles", "thumbnails", "course_shape", "seal", "seal.keys", "seal.payload", "seal.qr",
      "seal.xmp", "seal.settings", "pdfstamps", "record"},
     {"validate", "plan"},
-    {"resume", "workers", "cluster", "postbuild", "overview", "overview.labels", "overview.table",
+    {"resume", "tasks", "workers", "cluster", "postbuild", "overview", "overview.labels", "overview.table",
      "overview.page", "overview.sheet"},
     {"build", "check", "preview", "scaffold", "seal.verify", "seal.revoke", "seal.publish",
      "mail", "mail.config", "mail.log", "mail.plan", "mail.compose",

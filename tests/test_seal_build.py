@@ -323,7 +323,7 @@ def test_a_seal_made_with_an_unknown_key_is_invalid(sealed: Sealed, tmp_path: Pa
 def test_a_payload_cut_short_is_invalid(sealed: Sealed, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A document whose printed code and metadata hold a truncated payload: INVALID, damaged."""
-    from docgen.workers import Renderers
+    from docgen.tasks import Renderers
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     job = load_job(sealed.job).select(("attestato",))

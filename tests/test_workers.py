@@ -122,23 +122,3 @@ def test_each_build_dates_its_pdfs_with_its_own_source_date_epoch(
         pdf = next((tmp_path / str(n)).rglob("attestato.pdf"))
         dates.append(str(PdfReader(pdf).metadata["/CreationDate"])[2:10])
     assert dates == ["20260101", "20270101"]
-
-
-def test_a_written_pdf_gets_its_thumbnail_where_it_was_rendered(tmp_path: Path) -> None:
-    """write_document (run by the worker that rendered the PDF, or by a cluster's client)
-    makes the report's thumbnail from the bytes at hand; bytes pdfium cannot read still make
-    the document, without a thumbnail."""
-    import weasyprint
-    from PIL import Image
-
-    from docgen.thumbnails import THUMB_WIDTH, thumbnail_path
-    from docgen.workers import Task, write_document
-
-    pdf = weasyprint.HTML(string="<p>Attestato</p>").write_pdf()
-    done = write_document(Task(0, "attestato", {}, "a/attestato.pdf", tmp_path), pdf)
-    assert not done.error and (tmp_path / "a/attestato.pdf").read_bytes() == pdf
-    with Image.open(tmp_path / str(thumbnail_path(done.sha256))) as image:
-        assert image.width == THUMB_WIDTH
-    broken = write_document(Task(1, "attestato", {}, "b/attestato.pdf", tmp_path), b"%PDF-1.7")
-    assert not broken.error and (tmp_path / "b/attestato.pdf").exists()
-    assert not (tmp_path / str(thumbnail_path(broken.sha256))).exists()
