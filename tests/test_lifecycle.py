@@ -43,6 +43,15 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str],
     raise AssertionError("timed out waiting")
 
 
+def command(process: psutil.Process) -> str:
+    """A process's command line; empty once it has gone (LibreOffice's launcher hands over to
+    soffice.bin and exits while we look)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def alive(processes: list[psutil.Process]) -> list[str]:
     """The processes of ``processes`` still running (a zombie has exited)."""
     left = []
@@ -130,12 +139,12 @@ def test_signal_during_conversion_stops_libreoffice(signum: int, make_job: Calla
             found = psutil.Process(process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
-        return [p for p in found if "soffice" in " ".join(p.cmdline())]
+        return [p for p in found if "soffice" in command(p)]
 
     wait_for(lambda: bool(soffice()), process)
     time.sleep(1)
     tree = psutil.Process(process.pid).children(recursive=True)
-    assert any("soffice" in " ".join(p.cmdline()) for p in tree)
+    assert any("soffice" in command(p) for p in tree)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     if signum == signal.SIGTERM:
