@@ -98,6 +98,8 @@ def run_tasks(job: Job, tasks: list[Task], jobs: int, stop: Callable[[], bool],
     """Render in this process (``jobs`` 1) or in a pool fed a bounded number of chunks at a time,
     so memory stays flat however long the roster is; ``pool``: one started beforehand, used
     however few the tasks (its workers are ready)."""
+    if not tasks:  # nothing due (a re-run): workers started early are stopped, not waited for
+        return
     tasks = by_template(job, tasks)
     if pool is None and (jobs <= 1 or len(tasks) < 2 * CHUNK):
         # In this process: the time, page, pixel and sandbox limits hold; memory_mb is not

@@ -20,6 +20,7 @@ from docgen.build import build, rendering
 from docgen.cli import cli
 from docgen.job import load_job
 from docgen.plan import make_plan
+from docgen.workers import Local
 from tests.conftest import WORKERS
 from tests.helpers import check_hashes, manifest
 
@@ -122,3 +123,15 @@ def test_each_build_dates_its_pdfs_with_its_own_source_date_epoch(
         pdf = next((tmp_path / str(n)).rglob("attestato.pdf"))
         dates.append(str(PdfReader(pdf).metadata["/CreationDate"])[2:10])
     assert dates == ["20260101", "20270101"]
+
+
+def test_nothing_due_leaves_the_early_workers_unused(make_job: Callable[..., Path]) -> None:
+    """A re-run with nothing to render never takes the pool started early, so closing it
+    stops its workers at once instead of waiting for their imports and templates."""
+    job = load_job(make_job())
+    with rendering(job, 2, early=True) as route:
+        assert isinstance(route, Local) and route.pool is not None
+        assert list(route.run([], lambda: False)) == []
+        if route.pool._starting is not None:
+            route.pool._starting.join()
+        assert route.pool._started is not None  # still the early one: never used
