@@ -173,8 +173,13 @@ class _Pool:
 
     def _start(self) -> None:
         executor = self._executor()
-        for _ in range(self.jobs):  # a worker is spawned per task while none is idle
-            executor.submit(_warm_up)
+        try:
+            for _ in range(self.jobs):  # a worker is spawned per task while none is idle
+                executor.submit(_warm_up)
+        except Exception:  # no traceback from this thread: the pool is started again when
+            _kill_workers(executor)  # the documents are due, where the error is reported
+            executor.shutdown(wait=False, cancel_futures=True)
+            return
         self._started = executor
 
     def _take(self) -> ProcessPoolExecutor:

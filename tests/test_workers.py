@@ -135,3 +135,34 @@ def test_nothing_due_leaves_the_early_workers_unused(make_job: Callable[..., Pat
         if route.pool._starting is not None:
             route.pool._starting.join()
         assert route.pool._started is not None  # still the early one: never used
+
+
+def test_workers_that_cannot_start_early_leave_no_traceback(
+        make_job: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Spawning fails in the starting thread (no processes left): nothing is printed from that
+    thread, the half-made pool is shut down, and the pool is made again when documents are
+    due, where its error is reported like any other."""
+    import errno
+
+    from docgen.workers import _Pool
+
+    shut: list[bool] = []
+
+    class Unspawnable:
+        def __init__(self) -> None:
+            self._processes: dict[int, object] = {}  # what _kill_workers looks at
+
+        def submit(self, *args: object) -> None:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            shut.append(cancel_futures)
+
+    pool = _Pool(load_job(make_job()), 2, [])
+    monkeypatch.setattr(pool, "_executor", Unspawnable)
+    pool.start()
+    assert pool._starting is not None
+    pool._starting.join()
+    assert pool._started is None and shut == [True]
+    assert "Traceback" not in capfd.readouterr().err
