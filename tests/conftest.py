@@ -32,6 +32,13 @@ def fiscal_code(number: int) -> str:
     return body + calc_check_digit(body)
 
 
+def numbered_workers(count: int) -> list[list[Any]]:
+    """``count`` fictional workers in HEADER's columns (Cognome0 ... ), each due both the
+    certificate and the letter: the roster of the tests that need many documents."""
+    return [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
+            for i in range(count)]
+
+
 HTML_TEMPLATE = """\
 <!doctype html>
 <html lang="it"><head><meta charset="utf-8">

@@ -15,7 +15,7 @@ from docgen.cli import cli
 from docgen.errors import UnusableError
 from docgen.job import load_job
 from docgen.plan import make_plan
-from tests.conftest import HEADER, WORKERS, fiscal_code
+from tests.conftest import HEADER, WORKERS, fiscal_code, numbered_workers
 from tests.helpers import check_hashes, docx_text, manifest, pdf_text
 
 # A 1x1 opaque PNG.
@@ -259,8 +259,7 @@ def test_only_keeps_other_documents_in_the_manifest(make_job: Callable[..., Path
 
 def test_parallel_build_matches_serial(make_job: Callable[..., Path], tmp_path: Path) -> None:
     """Two worker processes give the same manifest and the same text as one."""
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100,
-             "idoneo", None] for i in range(40)]
+    rows = numbered_workers(40)
     job = make_job(rows=rows)
     _, serial = run(job, tmp_path / "one", jobs=1)
     _, parallel = run(job, tmp_path / "two", jobs=2)
@@ -278,8 +277,7 @@ def test_a_dying_worker_fails_only_its_documents(make_job: Callable[..., Path], 
 
     import docgen.workers as build_module
 
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(40)]
+    rows = numbered_workers(40)
     job = make_job(rows=rows)
     real = build_module.render_chunk
     parent = os.getpid()

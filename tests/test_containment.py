@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from docgen.cli import cli
 from docgen.files import OutputFolder, temporary_name
 from docgen.names import MAX_COMPONENT_BYTES
-from tests.conftest import HEADER, WORKERS, fiscal_code
+from tests.conftest import HEADER, WORKERS, numbered_workers
 from tests.helpers import check_hashes, manifest
 
 
@@ -239,8 +239,7 @@ def test_disk_full_names_it_and_the_rerun_finishes(small_disk: Path, make_job: C
     """The disk fills up mid-build (a real size-limited tmpfs): the message says to free space
     and run again, never 'unexpected'; after making room the same command finishes and
     every document is intact."""
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(40)]
+    rows = numbered_workers(40)
     job, out = make_job(rows=rows), small_disk / "out"
     code, output = build(job, out, "--zip")
     assert code in (1, 2), output

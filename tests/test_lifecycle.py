@@ -14,13 +14,8 @@ import psutil
 import pytest
 
 from docgen.resume import JOURNAL
-from tests.conftest import fiscal_code
+from tests.conftest import numbered_workers
 from tests.helpers import check_hashes, manifest, start_build
-
-
-def rows(count: int) -> list[list[object]]:
-    return [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(count)]
 
 
 def journaled(out: Path) -> int:
@@ -86,7 +81,7 @@ def test_stop_signal_keeps_finished_documents(signum: int, code: int,
     """SIGINT or SIGTERM mid-build: workers stop, the finished documents are kept, the message
     says how many and what to do, exit 130 or 143, no click 'Aborted!'; no process it started
     is left, and the same command finishes the rest."""
-    job, out = make_job(rows=rows(60)), tmp_path / "out"
+    job, out = make_job(rows=numbered_workers(60)), tmp_path / "out"
     process = start_build(job, out, "-j", "2")
     wait_for(lambda: journaled(out) > 10, process)
     tree = psutil.Process(process.pid).children(recursive=True)
@@ -107,7 +102,7 @@ def test_stop_signal_keeps_finished_documents(signum: int, code: int,
 def test_sigkill_leaves_no_worker_behind(make_job: Callable[..., Path], tmp_path: Path) -> None:
     """kill -9 of the main process: its forkserver, workers and resource tracker notice and
     exit within seconds; the next build trusts the journal and finishes."""
-    job, out = make_job(rows=rows(60)), tmp_path / "out"
+    job, out = make_job(rows=numbered_workers(60)), tmp_path / "out"
     process = start_build(job, out, "-j", "2")
     wait_for(lambda: journaled(out) > 10, process)
     tree = psutil.Process(process.pid).children(recursive=True)
@@ -131,7 +126,7 @@ def test_signal_during_conversion_stops_libreoffice(signum: int, make_job: Calla
         template = "templates/lettera.docx"
         pdf = true
     """
-    job, out = make_job(rows=rows(30), documents=documents), tmp_path / "out"
+    job, out = make_job(rows=numbered_workers(30), documents=documents), tmp_path / "out"
     process = start_build(job, out, "-j", "1")
 
     def soffice() -> list[psutil.Process]:

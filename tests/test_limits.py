@@ -17,7 +17,7 @@ from docgen.cli import cli
 from docgen.errors import UnusableError
 from docgen.job import Limits, load_job
 from docgen.limits import TimeLimitExceeded, default_workers, time_limit
-from tests.conftest import HTML_TEMPLATE, WORKERS, fiscal_code
+from tests.conftest import HTML_TEMPLATE, WORKERS, numbered_workers
 from tests.helpers import check_hashes, manifest
 
 ENDLESS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -71,8 +71,7 @@ def test_endless_loop_fails_its_document_after_the_time_limit(
         jobs: int, make_job: Callable[..., Path], tmp_path: Path) -> None:
     """A nested range loop on one row stops after [job.limits] seconds, in-process (a timer)
     and in workers; that row's document fails naming the limit, the batch goes on, exit 1."""
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(20)]
+    rows = numbered_workers(20)
     template = html("{% if row == 7 %}" + ENDLESS + "{% endif %}")
     job = job_with(make_job, "seconds = 2", rows=rows, html=template)
     code, output, lines = build(job, tmp_path / "out", jobs)
@@ -190,8 +189,7 @@ def test_memory_limit_fails_the_document_in_its_worker(make_job: Callable[..., P
                                                        tmp_path: Path) -> None:
     """A render that allocates past memory_mb gets a MemoryError in its worker: that document
     fails naming the limit, the others are written."""
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(20)]
+    rows = numbered_workers(20)
     documents = """
         [[document]]
         name = "lettera"
@@ -233,8 +231,7 @@ def test_watchdog_kills_a_worker_stuck_out_of_the_timers_reach(
 
     import docgen.workers as workers
 
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(20)]
+    rows = numbered_workers(20)
     documents = """
         [[document]]
         name = "attestato"

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from docgen.cli import cli
 from docgen.resume import JOURNAL
-from tests.conftest import WORKERS, fiscal_code
+from tests.conftest import WORKERS, numbered_workers
 from tests.helpers import check_hashes, kill_when, kill_when_journaled, manifest, start_build
 
 
@@ -102,8 +102,7 @@ def test_removed_worker_is_stale_until_pruned(make_job: Callable[..., Path],
 def test_killed_build_resumes_without_loss(make_job: Callable[..., Path], tmp_path: Path) -> None:
     """SIGKILL in the middle of a real build: no half-written file, and the next run
     trusts what was finished and makes only the rest."""
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(60)]
+    rows = numbered_workers(60)
     job, out = make_job(rows=rows), tmp_path / "out"
     kill_when_journaled(start_build(job, out, "-j", "1"), out, 20, seconds=120)
     journal = out / JOURNAL
@@ -144,8 +143,7 @@ def test_journal_survives_two_kills_the_first_before_its_first_line(
     is trusted by the next build, which makes only the rest."""
     from docgen.resume import read_journal
 
-    rows = [[f"Cognome{i}", "Nome", fiscal_code(i), "01/01/1980", "Siena", 100, "idoneo", None]
-            for i in range(40)]
+    rows = numbered_workers(40)
     job, out = make_job(rows=rows), tmp_path / "out"
     journal = out / JOURNAL
     first = start_build(job, out, "-j", "1")
