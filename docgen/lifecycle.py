@@ -59,6 +59,38 @@ def stop_on_signals() -> Iterator[None]:
         STOPPING.clear()
 
 
+# The pid of the process a pool's server must die with, in the server's environment: the
+# server is started before it can ask for a parent-death signal, and the parent may be gone
+# by then (killed a few milliseconds after starting it), which it can only tell by the pid.
+MAIN_PID = "DOCGEN_MAIN_PID"
+SERVER_PID = "DOCGEN_POOL_SERVER_PID"  # the same for the workers the server forks
+
+
+def name_main_process() -> None:
+    """Before starting a pool's server: this process is the one the server dies with."""
+    os.environ[MAIN_PID] = str(os.getpid())
+
+
+def name_pool_server() -> None:
+    """In a pool's server: the workers it forks die with it."""
+    os.environ[SERVER_PID] = str(os.getpid())
+
+
+def main_process() -> int | None:
+    """In a pool's server: the pid of the process it must die with (None if not named)."""
+    return _pid(MAIN_PID)
+
+
+def pool_server() -> int | None:
+    """In a worker forked by a pool's server: that server's pid (None if not named)."""
+    return _pid(SERVER_PID)
+
+
+def _pid(variable: str) -> int | None:
+    value = os.environ.get(variable, "")
+    return int(value) if value.isdigit() else None
+
+
 def die_with_parent(expected_parent: int | None = None) -> None:
     """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); exit at
     once if the parent is already gone. Elsewhere a no-op: the pipes to the parent close."""

@@ -18,7 +18,13 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessP
 from docgen.clock import epoch_setting, set_epoch
 from docgen.errors import describe
 from docgen.job import Job, Limits
-from docgen.lifecycle import STOPPING, die_with_parent, ignore_interrupts
+from docgen.lifecycle import (
+    STOPPING,
+    die_with_parent,
+    ignore_interrupts,
+    name_main_process,
+    pool_server,
+)
 from docgen.limits import default_workers, limit_image_pixels, limit_memory, time_error
 from docgen.tasks import Done, Renderers, Task, by_template, chunked, render_chunk
 
@@ -37,7 +43,8 @@ _WORKER: Renderers | None = None
 
 def _init_worker(job: Job, parent: int, epoch: str | None) -> None:
     global _WORKER
-    die_with_parent(parent or None)  # the forkserver (or the main process, forked) dies: so do we
+    # The forkserver (or the main process, forked) dies: so do we, also when it died already.
+    die_with_parent(parent or pool_server())
     ignore_interrupts()
     # Forked from the server, a worker has the environment the server started with (an
     # earlier build of this process, perhaps): it takes the build's SOURCE_DATE_EPOCH, which
@@ -142,6 +149,7 @@ class _Pool:
             # Imported once in the server, so every (recycled) worker starts with them loaded;
             # docgen.lifeline makes the server itself die with the main process.
             self.context.set_forkserver_preload(["docgen.lifeline", "docgen.workers", *modules])
+            name_main_process()
         else:
             for module in modules:  # imported once here, inherited by every forked worker
                 importlib.import_module(module)

@@ -114,6 +114,32 @@ def test_sigkill_leaves_no_worker_behind(make_job: Callable[..., Path], tmp_path
     assert sum(line["status"] == "unchanged" for line in lines) >= 10
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_signal_while_the_early_workers_start(signum: int, make_job: Callable[..., Path],
+                                              tmp_path: Path) -> None:
+    """The workers' server starts before the roster is read: a signal that comes while it
+    imports and the plan is made stops everything it started too (SIGINT: exit 130, nothing
+    written yet or the documents kept), and the same command then finishes."""
+    job, out = make_job(rows=numbered_workers(99)), tmp_path / "out"
+    process = start_build(job, out, "-j", "2")
+
+    def started() -> list[psutil.Process]:
+        try:
+            return psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    wait_for(lambda: any("forkserver" in command(p) for p in started()), process, seconds=60)
+    tree = started()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    if signum == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "run the same command again to finish" in stderr and "Traceback" not in stderr
+    assert_all_gone(tree + started())
+    rerun_finishes(job, out, "-j", "2")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_signal_during_conversion_stops_libreoffice(signum: int, make_job: Callable[..., Path],
                                                     tmp_path: Path) -> None:
