@@ -8,11 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
-from docgen.files import sha256_file
+from docgen.files import OutputFolder, sha256_file
 from docgen.fingerprint import digest
 from docgen.job import Job
 from docgen.manifest import BUNDLE_DOCUMENT, Outcome
 from docgen.resume import DONE, Previous
+from docgen.thumbnails import store_thumbnail
 
 
 def pdf_path(docx_path: str) -> str:
@@ -45,6 +46,7 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
             todo[out / source.path] = (source, inputs)
 
     lock = threading.Lock()
+    folder = OutputFolder(out)
 
     def done(docx: Path, result: Path | Exception) -> None:
         source, inputs = todo[docx]
@@ -57,7 +59,9 @@ def convert_documents(job: Job, out: Path, outcomes: Sequence[Outcome], previous
                            f"PDF conversion failed: {result}")
         else:
             outcome = _pdf(source, "ok", pdf_path(source.path), sha256_file(result), inputs)
-        with lock:  # called from each LibreOffice's thread
+        with lock:  # called from each LibreOffice's thread (pdfium, too, one at a time)
+            if outcome.status == "ok":  # the report's thumbnail, while the next ones convert
+                store_thumbnail(folder, outcome.sha256, outcome.path)
             results.append(outcome)
             on_outcome(outcome)
 

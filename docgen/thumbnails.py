@@ -38,16 +38,18 @@ def thumbnail_path(sha256: str) -> str | None:
     return f"{THUMBS}/{sha256}.png"
 
 
-def store_thumbnail(folder: OutputFolder, sha256: str, pdf: bytes) -> None:
-    """Make the thumbnail of a PDF just written, while its bytes are at hand (in the worker
-    that rendered it, so thumbnails are made in parallel with the documents, not one by one
-    after them); a PDF pdfium cannot read gets none, and the report shows it without one."""
+def store_thumbnail(folder: OutputFolder, sha256: str, pdf: bytes | str) -> None:
+    """Make the thumbnail of a PDF just written (its bytes, or its path in ``folder``), where
+    it was written: by the worker that rendered it, or as LibreOffice converts the next ones,
+    so thumbnails are made alongside the documents, not one by one after them. A PDF pdfium
+    cannot read gets none, and the report shows it without one."""
     relative = thumbnail_path(sha256)
     if relative is None:
         return
     try:
         if not folder.is_file(relative):
-            folder.write(relative, first_page_png(pdf, THUMB_WIDTH), durable=False)
+            data = folder.read_bytes(pdf) if isinstance(pdf, str) else pdf
+            folder.write(relative, first_page_png(data, THUMB_WIDTH), durable=False)
     except Exception:  # never fails the document: the report makes it, or shows none
         return
 

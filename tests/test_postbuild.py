@@ -61,6 +61,25 @@ def test_word_documents_also_become_pdf(make_job: Callable[..., Path], tmp_path:
         "unchanged", "skipped"}
 
 
+def test_converted_pdfs_get_their_thumbnails_as_they_are_converted(
+        make_job: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every PDF, rendered or converted by LibreOffice, has its report thumbnail once the
+    documents are made, before (here: without) the report page."""
+    from PIL import Image
+
+    from docgen.thumbnails import THUMB_WIDTH, thumbnail_path
+
+    monkeypatch.setattr("docgen.build.write_overview", lambda *args: None)
+    out, job = tmp_path / "out", make_job(documents=LETTER_PDF)
+    code, output, lines = build(job, out)
+    assert code == 0, output
+    pdfs = [line for line in lines if line["status"] == "ok" and line["path"].endswith(".pdf")]
+    assert any(line["source"] for line in pdfs) and not (out / "index.html").exists()
+    for line in pdfs:
+        with Image.open(out / str(thumbnail_path(line["sha256"]))) as image:
+            assert image.width == THUMB_WIDTH, line["path"]
+
+
 def test_html_pdfs_are_pdfa_with_properties(make_job: Callable[..., Path],
                                             tmp_path: Path) -> None:
     """HTML PDFs: PDF/A-3u markers, output intent, fonts embedded, title/author/language."""
