@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +17,12 @@ from docgen.plan import Item, Plan, make_plan
 from docgen.postbuild import bundle_documents, convert_documents
 from docgen.record import write_record
 from docgen.resume import JOURNAL, Journal, Previous, prune, remove_orphans
+from docgen.route import rendering
 from docgen.tasks import Task
-from docgen.workers import Local, default_jobs
+from docgen.workers import default_jobs
 
-if TYPE_CHECKING:  # imported only when a job names a cluster (Dask is an extra)
-    from docgen.cluster import Cluster
-
-    Route = Local | Cluster
+if TYPE_CHECKING:
+    from docgen.route import Route
 
 OnOutcome = Callable[[Outcome], None]
 LOCK = ".docgen.lock"  # two builds into one folder at once would overwrite each other
@@ -82,25 +80,6 @@ def undeliverable(plan: Plan) -> list[str]:
     column = check_columns(plan.job.checks, plan.roster.fields).email
     return [f"{p}; docgen mail will refuse this worker" for p in plan.problems
             if column and p.field == column and p.severity == "error"]
-
-
-@contextmanager
-def rendering(job: Job, jobs: int | None = None, *, early: bool = False) -> Iterator[Route]:
-    """The one place that chooses where documents are rendered: on the Dask cluster the job
-    names (``--cluster``, ``DOCGEN_CLUSTER``, ``[job] cluster``), else in ``jobs`` worker
-    processes here (default: one per core). ``early``: the local workers start at once, so
-    their imports and template preparation overlap the caller's planning. A cluster is
-    reached here, before anything is written: an unreachable one leaves no output folder."""
-    if job.cluster:
-        from docgen.cluster import Cluster
-
-        route: Route = Cluster(job, job.cluster)
-    else:
-        route = Local(job, jobs or default_jobs(job.limits), early=early)
-    try:
-        yield route
-    finally:
-        route.close()
 
 
 def _build(job: Job, out: Path, plan: Plan, route: Route, *, jobs: int,

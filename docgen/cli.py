@@ -118,9 +118,8 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
       docgen build --cluster tcp://10.0.0.5:8786
       docgen build --pdf --zip
     """
-    from docgen.build import build as run_build
-    from docgen.build import rendering
     from docgen.job import ZIP_MODES
+    from docgen.route import rendering
 
     job = _load(job_file, only)
     if pdf or zip_bundles or cluster:
@@ -129,6 +128,7 @@ def build(job_file: Path, out: Path | None, only: tuple[str, ...], fail_fast: bo
     # The workers start first: their imports and templates get ready while the roster is read
     # and the plan made (a cluster is reached first, so an unreachable one writes nothing).
     with rendering(job, jobs, early=True) as route:
+        from docgen.build import build as run_build
         from docgen.plan import make_plan
 
         plan = make_plan(job)

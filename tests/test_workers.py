@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from docgen.build import build, rendering
+from docgen.build import build
 from docgen.cli import cli
 from docgen.job import load_job
 from docgen.plan import make_plan
+from docgen.route import rendering
 from docgen.workers import Local
 from tests.conftest import WORKERS
 from tests.helpers import check_hashes, manifest
